@@ -1,0 +1,117 @@
+#include "app/app.hpp"
+
+#include <filesystem>
+#include <iostream>
+
+#include "core/log.hpp"
+#include "db/migrations.hpp"
+#include "http/pipeline.hpp"
+#include "http/server.hpp"
+
+namespace medforge::app {
+
+std::unique_ptr<db::Database> open_database(const Config& config, std::size_t pool_size) {
+    auto url = db::DatabaseUrl::parse(config.database_url);
+    return std::make_unique<db::Database>(std::move(url), pool_size);
+}
+
+std::string state_dir(const Config& config) {
+    if (config.database_url.rfind("sqlite://", 0) == 0) {
+        auto parent = std::filesystem::path(config.database_url.substr(9)).parent_path();
+        return parent.empty() ? std::string(".") : parent.string();
+    }
+    return "./var";
+}
+
+Services::Services(const Config& c, db::Database& d, const Clock& clk)
+    : config(c),
+      db(d),
+      clock(clk),
+      hasher(),
+      token_cache(5 * kMicrosPerSecond),
+      auth_limiter(c.auth_rate_limit_count, c.auth_rate_limit_window_seconds * kMicrosPerSecond),
+      metrics(),
+      background([](std::function<void()> fn) { fn(); }),
+      auth(d, c, hasher, clk, token_cache,
+           [this](std::function<void()> fn) { background(std::move(fn)); }) {}
+
+void register_all_routes(http::Router& router, Services& s) {
+    register_system_routes(router, s);
+    register_auth_routes(router, s);
+    register_openapi_route(router);
+}
+
+int run_api(Config config) {
+    log::init(config.log_level);
+    try {
+        resolve_session_secret(config, state_dir(config));
+    } catch (const ConfigError& e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+    }
+    if (config.session_secret_from_file) {
+        log::warn("config.dev_session_secret",
+                  {{"detail", "SESSION_SECRET unset; using the per-install dev secret file"}});
+    }
+    const std::size_t pool = static_cast<std::size_t>(config.blocking_pool_threads) + 2;
+    std::unique_ptr<db::Database> db;
+    try {
+        db = open_database(config, pool);
+        auto report = db::run_migrations(*db);
+        log::info("db.ready",
+                  {{"url", db->url().redacted()}, {"schema_version", report.current_version}});
+    } catch (const std::exception& e) {
+        log::error("db.start_failed", {{"error", e.what()}});
+        log::flush();
+        std::cerr << "medforge-api: database start failed: " << e.what() << "\n";
+        return 1;
+    }
+    SystemClock clock;
+    Services services(config, *db, clock);
+    if (!config.bootstrap_admin_email.empty()) {
+        try {
+            services.auth.bootstrap_admin(config.bootstrap_admin_email,
+                                          config.bootstrap_admin_password);
+        } catch (const ApiError& e) {
+            std::cerr << "medforge-api: bootstrap admin refused: " << e.detail() << "\n";
+            return 2;
+        }
+    }
+    http::Router router;
+    register_all_routes(router, services);
+    http::Pipeline pipeline(config, router, services.auth, services.auth_limiter, clock,
+                            services.metrics);
+    http::ServerOptions opts;
+    opts.host = config.api_bind_host;
+    opts.port = config.api_bind_port;
+    opts.io_threads = config.api_threads;
+    opts.header_timeout_seconds = config.http_header_timeout_seconds;
+    opts.idle_timeout_seconds = config.http_idle_timeout_seconds;
+    opts.body_timeout_seconds = config.http_body_timeout_seconds;
+    opts.shutdown_grace_seconds = config.shutdown_grace_seconds;
+    opts.blocking_threads = config.blocking_pool_threads;
+    opts.blocking_queue_max = config.blocking_queue_max;
+    http::Server server(opts, pipeline);
+    services.background = [&server](std::function<void()> fn) {
+        server.post_blocking(std::move(fn));
+    };
+    std::uint16_t port = 0;
+    try {
+        port = server.listen();
+    } catch (const std::exception& e) {
+        log::error("http.listen_failed", {{"error", e.what()}});
+        log::flush();
+        std::cerr << "medforge-api: cannot listen on " << config.api_bind_host << ":"
+                  << config.api_bind_port << ": " << e.what() << "\n";
+        return 1;
+    }
+    log::info("api.listening", {{"address", config.api_bind_host + ":" + std::to_string(port)},
+                                {"port", port},
+                                {"version", MEDFORGE_VERSION}});
+    server.run();
+    log::info("api.stopped", {});
+    log::flush();
+    return 0;
+}
+
+}  // namespace medforge::app

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "auth/auth_service.hpp"
+#include "auth/passwords.hpp"
+#include "auth/rate_limiter.hpp"
+#include "auth/token_cache.hpp"
+#include "core/config.hpp"
+#include "core/time.hpp"
+#include "db/database.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+
+namespace medforge::app {
+
+// Opens the configured database (pool sized for the blocking pool plus background work).
+std::unique_ptr<db::Database> open_database(const Config& config, std::size_t pool_size);
+
+// The state directory for dev files (the session secret): next to the SQLite file, else ./var.
+std::string state_dir(const Config& config);
+
+// Everything the API's routes need, built once at start and passed by reference.
+struct Services {
+    Services(const Config& config, db::Database& db, const Clock& clock);
+
+    const Config& config;
+    db::Database& db;
+    const Clock& clock;
+    auth::Argon2idHasher hasher;
+    auth::TokenCache token_cache;
+    auth::RateLimiter auth_limiter;
+    http::Metrics metrics;
+    // Where fire-and-forget DB writes go; the server points it at its blocking pool.
+    std::function<void(std::function<void()>)> background;
+    auth::AuthService auth;
+};
+
+void register_system_routes(http::Router& router, Services& s);
+void register_auth_routes(http::Router& router, Services& s);
+// Registers GET /api/v1/openapi.json describing every route registered before it.
+void register_openapi_route(http::Router& router);
+nlohmann::json build_openapi(const http::Router& router);
+
+// Registers every route of the API in order (the OpenAPI document last).
+void register_all_routes(http::Router& router, Services& s);
+
+// medforge-api's main after argument parsing: returns the process exit code.
+int run_api(Config config);
+
+}  // namespace medforge::app

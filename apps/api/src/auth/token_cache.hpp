@@ -1,0 +1,68 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/time.hpp"
+
+namespace medforge::auth {
+
+enum class CredentialKind { session_cookie, access_token };
+
+// Who is calling, as resolved from a credential.
+struct Principal {
+    std::string user_id;
+    std::string email;
+    std::string display_name;
+    std::string role;
+    std::int64_t max_concurrent_sessions = 1;
+    CredentialKind kind = CredentialKind::session_cookie;
+    std::string credential_id;
+    std::string token_hash;
+    bool is_admin() const { return role == "admin"; }
+};
+
+// A resolved credential with the timestamps needed to re-check validity without the DB.
+struct CachedCredential {
+    Principal principal;
+    Micros created_at = 0;
+    Micros expires_at = 0;  // 0 = no idle expiry (access tokens)
+    Micros last_seen_at = 0;
+    Micros fetched_at = 0;
+};
+
+// In-process cache of token hash → credential, so the common authenticated request does no I/O.
+// Entries are served for at most `max_age` after they were read from the DB; this process's own
+// logout, revocation and user updates erase entries at once. Sharded to keep lock hold short.
+class TokenCache {
+  public:
+    explicit TokenCache(Micros max_age, std::size_t max_entries = 200000);
+
+    std::optional<CachedCredential> get(const std::string& token_hash, Micros now) const;
+    void put(const std::string& token_hash, const CachedCredential& entry);
+    void erase(const std::string& token_hash);
+    void erase_user(const std::string& user_id);
+    // Claims the right to slide this token's idle expiry: true at most once per `interval` per
+    // token in this process. Updates the cached timestamps when it returns true.
+    bool claim_slide(const std::string& token_hash, Micros now, Micros interval,
+                     Micros new_expires_at);
+    std::size_t size() const;
+
+  private:
+    static constexpr std::size_t kShards = 16;
+    struct Shard {
+        mutable std::mutex mu;
+        std::unordered_map<std::string, CachedCredential> map;
+    };
+    Shard& shard_for(const std::string& key) const;
+
+    Micros max_age_;
+    std::size_t max_per_shard_;
+    mutable std::array<Shard, kShards> shards_;
+};
+
+}  // namespace medforge::auth

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "auth/token_cache.hpp"
+#include "core/net.hpp"
+#include "core/time.hpp"
+
+namespace medforge::http {
+
+struct Route;
+
+// A parsed request as handlers see it: no Beast types, so handlers and services stay cheap to
+// compile and easy to test.
+struct Request {
+    std::string method;
+    std::string target;
+    std::string path;
+    std::string query;
+    std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+    std::string body;
+    IpAddress peer;
+    IpAddress client;  // after trusted-proxy X-Forwarded-For resolution
+    std::string request_id;
+    Micros received_at = 0;
+
+    // Filled by the pipeline.
+    const Route* route = nullptr;
+    std::unordered_map<std::string, std::string> path_params;
+    std::optional<auth::Principal> principal;
+    std::string credential;  // raw token presented (cookie or bearer); never logged
+    auth::CredentialKind credential_kind = auth::CredentialKind::session_cookie;
+    bool credential_resolved = false;
+
+    std::optional<std::string_view> header(std::string_view lower_name) const;
+    std::vector<std::string_view> header_values(std::string_view lower_name) const;
+    // Decoded query parameter (first occurrence).
+    std::optional<std::string> query_param(std::string_view name) const;
+    const std::string& param(const std::string& name) const { return path_params.at(name); }
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool close_connection = false;
+
+    void set_header(std::string name, std::string value) {
+        headers.emplace_back(std::move(name), std::move(value));
+    }
+};
+
+std::string url_decode(std::string_view s, bool plus_is_space);
+
+}  // namespace medforge::http

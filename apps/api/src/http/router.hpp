@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "http/message.hpp"
+
+namespace medforge::http {
+
+enum class Access {
+    anon,   // no login needed
+    user,   // 401 without a valid credential
+    admin,  // 401 without, 403 admin_required for non-admins
+};
+
+enum class Exec {
+    io,        // cheap: runs on the I/O thread (must not block)
+    blocking,  // touches the DB, files or processes: runs on the bounded blocking pool
+};
+
+using Handler = std::function<Response(Request&)>;
+
+constexpr std::size_t kJsonBodyLimit = 64 * 1024;
+
+// One route: declared next to its handler with everything the pipeline and the OpenAPI document
+// need to know about it.
+struct Route {
+    std::string method;
+    std::string pattern;  // "/api/v1/me/tokens/{id}"
+    Access access = Access::anon;
+    Exec exec = Exec::blocking;
+    Handler handler;
+    std::size_t body_limit = kJsonBodyLimit;
+    bool rate_limited = false;    // signup/login: AUTH_RATE_LIMIT
+    bool state_changing = false;  // derived from the method; origin guard applies
+    // OpenAPI fragments.
+    std::string summary;
+    nlohmann::json request_schema;  // null = no body
+    nlohmann::json response_schema = nlohmann::json::object();
+    int success_status = 200;
+    std::vector<int> problem_statuses;
+    std::vector<std::string> query_params;
+};
+
+struct RouteMatch {
+    const Route* route = nullptr;
+    std::unordered_map<std::string, std::string> params;
+    std::vector<std::string> allowed_methods;  // non-empty when the path exists for other methods
+};
+
+class Router {
+  public:
+    Route& add(Route route);
+    RouteMatch match(std::string_view method, std::string_view path) const;
+    const std::vector<Route>& routes() const { return routes_; }
+
+  private:
+    struct Compiled {
+        std::vector<std::string> segments;  // "{name}" marks a parameter
+    };
+    static std::vector<std::string_view> split(std::string_view path);
+    std::vector<Route> routes_;
+    std::vector<Compiled> compiled_;
+};
+
+}  // namespace medforge::http

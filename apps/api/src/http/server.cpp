@@ -1,0 +1,345 @@
+#include "http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/log.hpp"
+#include "http/response.hpp"
+
+namespace medforge::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+struct Server::Impl {
+    ServerOptions options;
+    Pipeline& pipeline;
+    asio::io_context ioc;
+    asio::thread_pool pool;
+    tcp::acceptor acceptor;
+    asio::signal_set signals;
+    std::atomic<bool> stopping{false};
+    std::atomic<int> in_flight{0};
+    std::atomic<int> blocking_queued{0};
+    // Connections waiting for their next request; closed at once on shutdown.
+    std::mutex idle_mu;
+    std::unordered_map<std::uint64_t, tcp::socket*> idle;
+    std::atomic<std::uint64_t> next_conn_id{1};
+    std::atomic<int> connections{0};
+
+    Impl(ServerOptions o, Pipeline& p)
+        : options(std::move(o)),
+          pipeline(p),
+          ioc(),
+          pool(static_cast<std::size_t>(options.blocking_threads)),
+          acceptor(ioc),
+          signals(ioc, SIGTERM, SIGINT) {}
+
+    awaitable<void> accept_loop();
+    awaitable<void> serve(tcp::socket socket);
+    awaitable<Response> dispatch(Request& req);
+    void begin_shutdown();
+    // Cancels the pending read of every idle connection, on that connection's strand. The entry
+    // is looked up again there, so a connection that has since finished is never touched.
+    void cancel_idle() {
+        std::lock_guard lock(idle_mu);
+        for (auto& [id, s] : idle) {
+            asio::post(s->get_executor(), [this, id = id] {
+                std::lock_guard inner(idle_mu);
+                if (auto it = idle.find(id); it != idle.end()) {
+                    boost::system::error_code e;
+                    it->second->cancel(e);
+                }
+            });
+        }
+    }
+    void set_idle(std::uint64_t id, tcp::socket* s) {
+        std::lock_guard lock(idle_mu);
+        if (s != nullptr)
+            idle[id] = s;
+        else
+            idle.erase(id);
+    }
+};
+
+namespace {
+
+Request to_request(const bhttp::request<bhttp::string_body>& msg, const IpAddress& peer) {
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.headers.reserve(16);
+    for (const auto& f : msg) {
+        std::string name(f.name_string());
+        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.peer = peer;
+    return req;
+}
+
+bhttp::response<bhttp::string_body> to_message(Response&& r, unsigned version, bool keep_alive) {
+    bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(r.status), version};
+    if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) msg.insert(k, v);
+    msg.body() = std::move(r.body);
+    msg.keep_alive(keep_alive);
+    msg.prepare_payload();
+    return msg;
+}
+
+IpAddress peer_of(const tcp::socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return IpAddress{};
+    return IpAddress::parse(ep.address().to_string()).value_or(IpAddress{});
+}
+
+}  // namespace
+
+awaitable<Response> Server::Impl::dispatch(Request& req) {
+    auto prepared = pipeline.prepare(req);
+    if (prepared.response) co_return std::move(*prepared.response);
+    if (prepared.run_inline) co_return pipeline.execute(req);
+    if (blocking_queued.load() >= options.blocking_queue_max) {
+        co_return pipeline.early_problem(
+            req, ApiError(503, "server_busy", "The server is busy; try again shortly.")
+                     .with_header("Retry-After", "1"));
+    }
+    ++blocking_queued;
+    struct Dec {
+        std::atomic<int>& n;
+        ~Dec() { --n; }
+    } dec{blocking_queued};
+    co_return co_await asio::co_spawn(
+        pool.get_executor(), [&]() -> awaitable<Response> { co_return pipeline.execute(req); },
+        use_awaitable);
+}
+
+awaitable<void> Server::Impl::serve(tcp::socket socket) {
+    const std::uint64_t conn_id = next_conn_id++;
+    ++connections;
+    struct Dec {
+        Impl& impl;
+        std::uint64_t id;
+        ~Dec() {
+            impl.set_idle(id, nullptr);
+            --impl.connections;
+        }
+    } dec{*this, conn_id};
+
+    const IpAddress peer = peer_of(socket);
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    bool first = true;
+
+    auto write_and_close = [&](Request& req, Response resp) -> awaitable<void> {
+        pipeline.finish(req, resp, 0.0);
+        auto msg = to_message(std::move(resp), 11, false);
+        stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+        co_await bhttp::async_write(stream, msg, as_tuple);
+        boost::system::error_code ec;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    };
+
+    for (;;) {
+        if (stopping.load()) break;
+        if (buffer.size() == 0) {
+            // Wait for the next request's first bytes: the idle (keep-alive) deadline.
+            stream.expires_after(std::chrono::seconds(first ? options.header_timeout_seconds
+                                                            : options.idle_timeout_seconds));
+            set_idle(conn_id, &stream.socket());
+            if (stopping.load()) break;
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), as_tuple);
+            set_idle(conn_id, nullptr);
+            if (ec) break;
+            buffer.commit(n);
+        }
+        ++in_flight;
+        struct InFlight {
+            std::atomic<int>& n;
+            ~InFlight() { --n; }
+        } inflight_guard{in_flight};
+
+        // The whole header must arrive within the header deadline (slow clients are cut off).
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+        parser.body_limit(kJsonBodyLimit);
+        stream.expires_after(std::chrono::seconds(options.header_timeout_seconds));
+        auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple);
+        const auto started = std::chrono::steady_clock::now();
+        if (hec) {
+            if (hec == bhttp::error::header_limit) {
+                Request req;
+                req.peer = req.client = peer;
+                req.received_at = SystemClock().now();
+                co_await write_and_close(
+                    req,
+                    pipeline.early_problem(req, ApiError(431, "headers_too_large",
+                                                         "The request headers exceed 16 KiB.")));
+            } else if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream &&
+                       hec != asio::error::eof && hec != asio::error::connection_reset &&
+                       hec != asio::error::operation_aborted) {
+                Request req;
+                req.peer = req.client = peer;
+                req.received_at = SystemClock().now();
+                co_await write_and_close(
+                    req,
+                    pipeline.early_problem(
+                        req, ApiError(400, "bad_request", "The request is not valid HTTP/1.1.")));
+            }
+            break;
+        }
+
+        auto& head = parser.get();
+        const std::string target(head.target());
+        const std::size_t limit = pipeline.body_limit(
+            head.method_string(), std::string_view(target).substr(0, target.find('?')));
+        if (auto len = parser.content_length(); len && *len > limit) {
+            Request req = to_request(head, peer);
+            req.received_at = SystemClock().now();
+            co_await write_and_close(
+                req, pipeline.early_problem(req, ApiError(413, "payload_too_large",
+                                                          "The request body exceeds " +
+                                                              std::to_string(limit) + " bytes.")));
+            break;
+        }
+        parser.body_limit(limit);
+        if (!parser.is_done()) {
+            stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+            auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, as_tuple);
+            if (bec) {
+                if (bec == bhttp::error::body_limit) {
+                    Request req = to_request(head, peer);
+                    req.received_at = SystemClock().now();
+                    co_await write_and_close(
+                        req, pipeline.early_problem(
+                                 req, ApiError(413, "payload_too_large",
+                                               "The request body exceeds " + std::to_string(limit) +
+                                                   " bytes.")));
+                } else if (bec != beast::error::timeout && bec != asio::error::eof &&
+                           bec != bhttp::error::end_of_stream &&
+                           bec != asio::error::operation_aborted &&
+                           bec != asio::error::connection_reset &&
+                           bec != bhttp::error::partial_message) {
+                    Request req = to_request(head, peer);
+                    req.received_at = SystemClock().now();
+                    co_await write_and_close(
+                        req,
+                        pipeline.early_problem(
+                            req, ApiError(400, "bad_request", "The request body is malformed.")));
+                }
+                break;
+            }
+        }
+
+        auto msg = parser.release();
+        Request req = to_request(msg, peer);
+        req.body = std::move(msg.body());
+        req.received_at = SystemClock().now();
+        Response resp = co_await dispatch(req);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        pipeline.finish(req, resp, seconds);
+        const bool keep_alive = msg.keep_alive() && !resp.close_connection && !stopping.load();
+        auto out = to_message(std::move(resp), msg.version(), keep_alive);
+        stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+        auto [wec, wn] = co_await bhttp::async_write(stream, out, as_tuple);
+        if (wec || !keep_alive) {
+            boost::system::error_code ec;
+            stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+            break;
+        }
+        first = false;
+    }
+    boost::system::error_code ec;
+    stream.socket().close(ec);
+}
+
+awaitable<void> Server::Impl::accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), as_tuple);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+            log::warn("http.accept_failed", {{"error", ec.message()}});
+            continue;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        auto exec = socket.get_executor();
+        asio::co_spawn(exec, serve(std::move(socket)), asio::detached);
+    }
+}
+
+void Server::Impl::begin_shutdown() {
+    if (stopping.exchange(true)) return;
+    log::info("http.shutdown_started", {{"in_flight", in_flight.load()}});
+    boost::system::error_code ec;
+    acceptor.close(ec);
+    cancel_idle();
+    // Drain: wait for in-flight requests (bounded by the grace period), then stop the loop.
+    std::thread([this] {
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds(options.shutdown_grace_seconds);
+        while (std::chrono::steady_clock::now() < deadline &&
+               (in_flight.load() > 0 || connections.load() > 0)) {
+            cancel_idle();  // connections that went idle after the first sweep, too
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        log::info("http.shutdown_drained",
+                  {{"in_flight", in_flight.load()}, {"connections", connections.load()}});
+        ioc.stop();
+    }).detach();
+}
+
+Server::Server(ServerOptions options, Pipeline& pipeline)
+    : impl_(std::make_unique<Impl>(std::move(options), pipeline)) {}
+
+Server::~Server() { impl_->pool.join(); }
+
+std::uint16_t Server::listen() {
+    auto addr = asio::ip::make_address(impl_->options.host);
+    tcp::endpoint ep(addr, impl_->options.port);
+    impl_->acceptor.open(ep.protocol());
+    impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+    impl_->acceptor.bind(ep);
+    impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+    return impl_->acceptor.local_endpoint().port();
+}
+
+void Server::run() {
+    impl_->signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        log::info("http.signal", {{"signal", sig}});
+        impl_->begin_shutdown();
+    });
+    asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+    int n = impl_->options.io_threads > 0 ? impl_->options.io_threads
+                                          : static_cast<int>(std::thread::hardware_concurrency());
+    n = std::max(1, n);
+    std::vector<std::thread> threads;
+    for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+    impl_->ioc.run();
+    for (auto& t : threads) t.join();
+}
+
+void Server::stop() {
+    asio::post(impl_->ioc, [this] { impl_->begin_shutdown(); });
+}
+
+void Server::post_blocking(std::function<void()> fn) { asio::post(impl_->pool, std::move(fn)); }
+
+}  // namespace medforge::http

@@ -1,0 +1,135 @@
+"""Every route x {anonymous, user, other_user, admin} has an asserted expectation.
+
+`test_matrix_covers_every_route` compares the table with the (method, path) pairs of the server's
+own OpenAPI document (generated from its router), so a new route without a row fails the suite.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from conftest import Api, User, problem, unique_email
+
+ANON, USER, OTHER, ADMIN = "anonymous", "user", "other_user", "admin"
+PRINCIPALS = (ANON, USER, OTHER, ADMIN)
+
+
+@dataclass
+class Ctx:
+    api: Api
+    users: dict[str, User | None]
+
+    def creds(self, who: str) -> dict:
+        u = self.users[who]
+        return {} if u is None else {"token": u.token}
+
+    def fresh_creds(self, who: str) -> dict:
+        """A disposable auth session for `who` (for calls that revoke it)."""
+        u = self.users[who]
+        return {} if u is None else {"token": self.api.relogin(u)}
+
+
+@dataclass
+class Row:
+    expect: dict[str, int]
+    call: Callable[[Ctx, str], object]
+    codes: dict[int, str] | None = None  # expected problem code per error status
+
+
+def _all(status: int) -> dict[str, int]:
+    return {p: status for p in PRINCIPALS}
+
+
+def _user_route(status: int) -> dict[str, int]:
+    return {ANON: 401, USER: status, OTHER: status, ADMIN: status}
+
+
+def _admin_route(status: int) -> dict[str, int]:
+    return {ANON: 401, USER: 403, OTHER: 403, ADMIN: status}
+
+
+def _delete_users_token(c: Ctx, who: str):
+    pat = c.api.create_pat(c.users[USER], "matrix")  # always owned by USER
+    return c.api.delete(f"/api/v1/me/tokens/{pat['id']}", **c.creds(who))
+
+
+def _login(c: Ctx, who: str):
+    # anonymous logs in with USER's credentials; the others with their own
+    u = c.users[who] or c.users[USER]
+    return c.api.post("/api/v1/auth/login", json={"email": u.email, "password": u.password}, **c.creds(who))
+
+
+AUTH_CODES = {401: "authentication_required"}
+ADMIN_CODES = {401: "authentication_required", 403: "admin_required"}
+
+MATRIX: dict[tuple[str, str], Row] = {
+    ("GET", "/healthz"): Row(_all(200), lambda c, w: c.api.get("/healthz", **c.creds(w))),
+    ("GET", "/readyz"): Row(_all(200), lambda c, w: c.api.get("/readyz", **c.creds(w))),
+    ("GET", "/metrics"): Row(_all(200), lambda c, w: c.api.get("/metrics", **c.creds(w))),
+    ("GET", "/api/v1/openapi.json"): Row(_all(200), lambda c, w: c.api.get("/api/v1/openapi.json", **c.creds(w))),
+    ("POST", "/api/v1/auth/signup"): Row(
+        _all(201), lambda c, w: c.api.post("/api/v1/auth/signup", **c.creds(w),
+                                           json={"email": unique_email("matrix"), "password": "matrix-password"})),
+    ("POST", "/api/v1/auth/login"): Row(_all(200), _login),
+    ("POST", "/api/v1/auth/logout"): Row(_all(200), lambda c, w: c.api.post("/api/v1/auth/logout", **c.fresh_creds(w))),
+    ("GET", "/api/v1/me"): Row(_user_route(200), lambda c, w: c.api.get("/api/v1/me", **c.creds(w)), AUTH_CODES),
+    ("PATCH", "/api/v1/me"): Row(
+        _user_route(200), lambda c, w: c.api.patch("/api/v1/me", json={"display_name": "matrix"}, **c.creds(w)),
+        AUTH_CODES),
+    ("GET", "/api/v1/me/tokens"): Row(_user_route(200), lambda c, w: c.api.get("/api/v1/me/tokens", **c.creds(w)),
+                                      AUTH_CODES),
+    ("POST", "/api/v1/me/tokens"): Row(
+        _user_route(201), lambda c, w: c.api.post("/api/v1/me/tokens", json={"name": "matrix"}, **c.creds(w)),
+        AUTH_CODES),
+    ("DELETE", "/api/v1/me/tokens/{id}"): Row(
+        {ANON: 401, USER: 200, OTHER: 404, ADMIN: 404}, _delete_users_token,
+        {401: "authentication_required", 404: "token_not_found"}),
+    ("GET", "/api/v1/admin/users"): Row(_admin_route(200), lambda c, w: c.api.get("/api/v1/admin/users", **c.creds(w)),
+                                        ADMIN_CODES),
+    ("PATCH", "/api/v1/admin/users/{id}"): Row(
+        _admin_route(200),
+        lambda c, w: c.api.patch(f"/api/v1/admin/users/{c.users[USER].user_id}",
+                                 json={"max_concurrent_sessions": 1}, **c.creds(w)),
+        ADMIN_CODES),
+}
+
+
+@pytest.fixture(scope="module")
+def ctx(api, admin) -> Ctx:
+    return Ctx(api, {ANON: None, USER: api.signup(unique_email("m-user")),
+                     OTHER: api.signup(unique_email("m-other")), ADMIN: admin})
+
+
+def _norm(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{id}", path)
+
+
+def test_matrix_covers_every_route(api):
+    doc = api.get("/api/v1/openapi.json").json()
+    doc = doc if "paths" in doc else doc.get("data", doc)
+    served = set()
+    for path, item in doc["paths"].items():
+        for method in item:
+            if method.lower() in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
+                served.add((method.upper(), _norm(path)))
+    table = {(m, _norm(p)) for m, p in MATRIX}
+    missing_rows = served - table
+    stale_rows = table - served
+    assert not missing_rows, f"routes without an auth-matrix row: {sorted(missing_rows)}"
+    assert not stale_rows, f"auth-matrix rows for routes the server does not document: {sorted(stale_rows)}"
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+@pytest.mark.parametrize("route", list(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
+def test_auth_matrix(ctx, route, who):
+    row = MATRIX[route]
+    expected = row.expect[who]
+    r = row.call(ctx, who)
+    assert r.status_code == expected, (
+        f"{route[0]} {route[1]} as {who}: expected {expected}, got {r.status_code}: {r.text[:500]}")
+    if expected >= 400:
+        problem(r, expected, (row.codes or {}).get(expected))

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install the Debian packages MedForge needs to build, test and run. Idempotent: does nothing
+# (and touches no network) when everything is already installed.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PACKAGES=(
+    build-essential cmake ninja-build ccache pkg-config
+    clang-14 clang-format clang-tidy libclang-rt-14-dev
+    libboost1.81-all-dev libsoci-dev libsqlite3-dev libmariadb-dev
+    nlohmann-json3-dev libsodium-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libcli11-dev
+    libgtest-dev libgmock-dev libbenchmark-dev
+    mariadb-server mariadb-client
+    wrk python3 python3-pytest python3-requests sqlite3 curl
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "setup-deps: all ${#PACKAGES[@]} packages already installed"
+    exit 0
+fi
+
+echo "setup-deps: installing ${#missing[@]} missing package(s): ${missing[*]}"
+
+SUDO=()
+if ((EUID != 0)); then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "setup-deps: not root and sudo is not available; install as root: ${missing[*]}" >&2
+        exit 1
+    fi
+    SUDO=(sudo)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+echo "setup-deps: installed: ${missing[*]}"

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The whole `make test`: every stage runs (a failure does not stop later stages), then a summary.
+#   STAGES="unit integration-sqlite" scripts/test.sh   -> only these stages (default: all)
+#   SKIP_SETUP=1 scripts/test.sh                       -> skip the `setup` stage
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+
+readonly PYTHON=/usr/bin/python3
+readonly PYTEST=("$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/integration)
+readonly ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+
+ALL_STAGES=(setup format build-release unit integration-sqlite integration-mariadb
+    build-asan unit-asan integration-asan build-tsan concurrency-tsan tidy)
+
+need_file() {
+    if [[ ! -e "$1" ]]; then
+        echo "missing $1 (did an earlier build stage fail or not run?)" >&2
+        return 1
+    fi
+}
+
+stage_setup() { scripts/setup-deps.sh; }
+
+stage_format() { scripts/format.sh --check; }
+
+stage_build-release() { scripts/build.sh release; }
+
+stage_unit() {
+    need_file build/release/medforge-unit-tests
+    build/release/medforge-unit-tests --gtest_brief=1
+}
+
+stage_integration-sqlite() {
+    need_file build/release/medforge-api
+    MEDFORGE_BIN_DIR="$ROOT/build/release" "${PYTEST[@]}"
+}
+
+stage_integration-mariadb() {
+    need_file build/release/medforge-api
+    local db
+    db=$(mktemp -d "${TMPDIR:-/tmp}/medforge-mariadb.XXXXXX")
+    # shellcheck disable=SC2064  # expand $db now
+    trap "scripts/mariadb-throwaway.sh stop '$db'" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    scripts/mariadb-throwaway.sh start "$db"
+    MEDFORGE_TEST_MARIADB_URL=$(<"$db/url")
+    export MEDFORGE_TEST_MARIADB_URL MEDFORGE_DB=mariadb
+    MEDFORGE_BIN_DIR="$ROOT/build/release" "${PYTEST[@]}"
+}
+
+stage_build-asan() { scripts/build.sh asan; }
+
+stage_unit-asan() {
+    need_file build/asan/medforge-unit-tests
+    env "${ASAN_ENV[@]}" build/asan/medforge-unit-tests --gtest_brief=1
+}
+
+stage_integration-asan() {
+    need_file build/asan/medforge-api
+    env "${ASAN_ENV[@]}" MEDFORGE_BIN_DIR="$ROOT/build/asan" "${PYTEST[@]}"
+}
+
+stage_build-tsan() { scripts/build.sh tsan; }
+
+stage_concurrency-tsan() {
+    need_file build/tsan/medforge-unit-tests
+    # TSan (clang-14) aborts with "unexpected memory mapping" on kernels with high mmap
+    # randomisation (vm.mmap_rnd_bits > 28); running it with ASLR off avoids that.
+    local norand=()
+    if setarch "$(uname -m)" -R true 2>/dev/null; then norand=(setarch "$(uname -m)" -R); fi
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        "${norand[@]}" build/tsan/medforge-unit-tests --gtest_brief=1 --gtest_filter='Concurrency*'
+}
+
+stage_tidy() {
+    need_file build/release/compile_commands.json
+    local files=()
+    while IFS= read -r -d '' f; do
+        [[ -f "$f" ]] && files+=("$f")
+    done < <(git ls-files -z -co --exclude-standard -- 'apps/api/src/*.cpp')
+    if ((${#files[@]} == 0)); then
+        echo "tidy: no .cpp files under apps/api/src"
+        return 0
+    fi
+    echo "tidy: clang-tidy on ${#files[@]} file(s), $(nproc) in parallel"
+    # Release is built with GCC: tell clang to ignore GCC-only warning flags it does not know.
+    printf '%s\0' "${files[@]}" |
+        xargs -0 -n1 -P"$(nproc)" clang-tidy -p build/release --quiet \
+            --extra-arg=-Wno-unknown-warning-option
+}
+
+# --- stage selection -------------------------------------------------------------------------
+
+selected=()
+if [[ -n "${STAGES:-}" ]]; then
+    read -r -a wanted <<<"$STAGES"
+    for w in "${wanted[@]}"; do
+        known=0
+        for s in "${ALL_STAGES[@]}"; do [[ "$s" == "$w" ]] && known=1; done
+        if ((!known)); then
+            echo "test.sh: unknown stage '$w'; stages: ${ALL_STAGES[*]}" >&2
+            exit 2
+        fi
+    done
+    for s in "${ALL_STAGES[@]}"; do
+        for w in "${wanted[@]}"; do
+            if [[ "$s" == "$w" ]]; then
+                selected+=("$s")
+                break
+            fi
+        done
+    done
+else
+    selected=("${ALL_STAGES[@]}")
+fi
+
+if [[ "${SKIP_SETUP:-0}" == 1 ]]; then
+    kept=()
+    for s in "${selected[@]}"; do [[ "$s" == setup ]] || kept+=("$s"); done
+    selected=("${kept[@]}")
+fi
+
+# --- run -------------------------------------------------------------------------------------
+
+results=()
+durations=()
+passed=0
+failed=0
+total_start=$SECONDS
+
+for s in "${selected[@]}"; do
+    echo "==> stage $s"
+    start=$SECONDS
+    # Each stage runs in a subshell with errexit re-enabled; it must not run in a condition
+    # context (`if`, `||`), or bash would silently ignore errexit inside it.
+    set +e
+    (
+        set -euo pipefail
+        "stage_$s"
+    ) 2>&1
+    rc=$?
+    set -e
+    took=$((SECONDS - start))
+    if ((rc == 0)); then
+        result=PASS
+        passed=$((passed + 1))
+    else
+        result=FAIL
+        failed=$((failed + 1))
+    fi
+    results+=("$result")
+    durations+=("$took")
+    echo "<== stage $s: $result in ${took}s"
+    if ((rc == 130 || rc == 143)); then
+        echo "test.sh: interrupted; not running the remaining stages" >&2
+        break
+    fi
+done
+
+echo
+echo "Summary"
+printf '  %-22s %-6s %8s\n' STAGE RESULT TIME
+for i in "${!results[@]}"; do
+    printf '  %-22s %-6s %7ss\n' "${selected[$i]}" "${results[$i]}" "${durations[$i]}"
+done
+printf '  %-22s %-6s %7ss\n' total "" "$((SECONDS - total_start))"
+echo "$passed passed, $failed failed"
+
+((failed == 0))
