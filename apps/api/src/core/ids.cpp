@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -36,6 +37,34 @@ std::string uuid_v4() {
     b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);
     b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);
     std::string hex = to_hex(b.data(), b.size());
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+           hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+std::string request_uuid() {
+    // xorshift128+ per thread, seeded once from libsodium.
+    thread_local std::uint64_t state[2] = {0, 0};
+    if (state[0] == 0 && state[1] == 0) {
+        auto seed = random_bytes(16);
+        std::memcpy(state, seed.data(), 16);
+        state[0] |= 1;
+    }
+    auto next = [] {
+        std::uint64_t s1 = state[0];
+        const std::uint64_t s0 = state[1];
+        state[0] = s0;
+        s1 ^= s1 << 23;
+        state[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+        return state[1] + s0;
+    };
+    std::uint8_t b[16];
+    const std::uint64_t a = next();
+    const std::uint64_t c = next();
+    std::memcpy(b, &a, 8);
+    std::memcpy(b + 8, &c, 8);
+    b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);
+    b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);
+    std::string hex = to_hex(b, 16);
     return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
            hex.substr(16, 4) + "-" + hex.substr(20, 12);
 }

@@ -12,6 +12,9 @@ void ensure_crypto_initialised();
 
 std::vector<std::uint8_t> random_bytes(std::size_t n);
 std::string uuid_v4();
+// A UUIDv4-shaped id from a fast per-thread generator (seeded from the OS): for request ids,
+// which must be unique, not secret.
+std::string request_uuid();
 bool is_uuid(std::string_view s);
 std::string to_hex(const std::uint8_t* data, std::size_t n);
 std::string base64url_encode(const std::uint8_t* data, std::size_t n);

@@ -5,9 +5,17 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
+#include <functional>
+
 namespace medforge::http {
 
-Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+namespace {
+std::atomic<std::uint64_t> g_next_instance{1};
+}  // namespace
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()), instance_(g_next_instance++) {
     requests_ = &prometheus::BuildCounter()
                      .Name("medforge_http_requests_total")
                      .Help("HTTP requests by route pattern, method and status")
@@ -20,8 +28,37 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 
 Metrics::~Metrics() = default;
 
-void Metrics::observe_request(const std::string& route, const std::string& method, int status,
-                              double seconds) {
+namespace {
+
+struct SeriesKey {
+    std::uint64_t instance;
+    const void* route;
+    int status;
+    std::uint64_t method_hash;
+    bool operator==(const SeriesKey&) const = default;
+};
+
+struct SeriesKeyHash {
+    std::size_t operator()(const SeriesKey& k) const {
+        return std::hash<const void*>{}(k.route) ^ (static_cast<std::size_t>(k.status) << 1) ^
+               (k.method_hash << 7) ^ (k.instance << 13);
+    }
+};
+
+}  // namespace
+
+void Metrics::observe_request(const void* route_key, const std::string& route,
+                              const std::string& method, int status, double seconds) {
+    // Each thread remembers the series it has used, so the hot path takes no lock.
+    thread_local std::unordered_map<
+        SeriesKey, std::pair<prometheus::Counter*, prometheus::Histogram*>, SeriesKeyHash>
+        cache;
+    const SeriesKey key{instance_, route_key, status, std::hash<std::string>{}(method)};
+    if (auto it = cache.find(key); it != cache.end() && route_key != nullptr) {
+        it->second.first->Increment();
+        it->second.second->Observe(seconds);
+        return;
+    }
     prometheus::Counter* counter = nullptr;
     prometheus::Histogram* histogram = nullptr;
     {
@@ -41,6 +78,7 @@ void Metrics::observe_request(const std::string& route, const std::string& metho
         }
         histogram = h;
     }
+    if (route_key != nullptr && cache.size() < 4096) cache[key] = {counter, histogram};
     counter->Increment();
     histogram->Observe(seconds);
 }

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 namespace prometheus {
 class Registry;
@@ -22,8 +24,9 @@ class Metrics {
   public:
     Metrics();
     ~Metrics();
-    void observe_request(const std::string& route, const std::string& method, int status,
-                         double seconds);
+    // `route_key` identifies the route cheaply (its address); `route` names it in labels.
+    void observe_request(const void* route_key, const std::string& route, const std::string& method,
+                         int status, double seconds);
     std::string render() const;
     prometheus::Registry& registry() { return *registry_; }
 
@@ -34,6 +37,7 @@ class Metrics {
     std::mutex mu_;
     std::map<std::tuple<std::string, std::string, int>, prometheus::Counter*> counters_;
     std::map<std::pair<std::string, std::string>, prometheus::Histogram*> histograms_;
+    std::uint64_t instance_;  // distinguishes Metrics objects in the per-thread lookup cache
 };
 
 }  // namespace medforge::http

@@ -46,7 +46,7 @@ std::size_t Pipeline::body_limit(std::string_view method, std::string_view path)
 void Pipeline::assign_request_id(Request& req) const {
     if (!req.request_id.empty()) return;
     auto given = req.header("x-request-id");
-    req.request_id = given && valid_request_id(*given) ? std::string(*given) : uuid_v4();
+    req.request_id = given && valid_request_id(*given) ? std::string(*given) : request_uuid();
 }
 
 void Pipeline::add_cors(const Request& req, Response& resp) const {
@@ -193,7 +193,7 @@ void Pipeline::finish(const Request& req, Response& resp, double seconds) {
     resp.set_header("Cache-Control", "no-store");
     resp.set_header("X-Content-Type-Options", "nosniff");
     const std::string route = req.route != nullptr ? req.route->pattern : "unmatched";
-    metrics_.observe_request(route, req.method, resp.status, seconds);
+    metrics_.observe_request(req.route, route, req.method, resp.status, seconds);
     if (log::enabled(log::Level::info)) {
         nlohmann::json f = {{"request_id", req.request_id},
                             {"method", req.method},

@@ -37,6 +37,7 @@ struct Server::Impl {
     std::unordered_map<std::uint64_t, tcp::socket*> idle;
     std::atomic<std::uint64_t> next_conn_id{1};
     std::atomic<int> connections{0};
+    std::thread drain_thread;  // joined by run() before it returns
 
     Impl(ServerOptions o, Pipeline& p)
         : options(std::move(o)),
@@ -178,7 +179,8 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         // The whole header must arrive within the header deadline (slow clients are cut off).
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-        parser.body_limit(kJsonBodyLimit);
+        // The route's own limit is applied once the header names the route.
+        parser.body_limit(boost::none);
         stream.expires_after(std::chrono::seconds(options.header_timeout_seconds));
         auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple);
         const auto started = std::chrono::steady_clock::now();
@@ -206,6 +208,18 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         }
 
         auto& head = parser.get();
+        // Beast checks header_limit only against unconsumed bytes, so a header that arrives in
+        // one piece can exceed it; measure the parsed header as well.
+        std::size_t header_bytes = head.method_string().size() + head.target().size() + 12;
+        for (const auto& f : head) header_bytes += f.name_string().size() + f.value().size() + 4;
+        if (header_bytes > options.header_limit) {
+            Request req = to_request(head, peer);
+            req.received_at = SystemClock().now();
+            co_await write_and_close(
+                req, pipeline.early_problem(req, ApiError(431, "headers_too_large",
+                                                          "The request headers exceed 16 KiB.")));
+            break;
+        }
         const std::string target(head.target());
         const std::size_t limit = pipeline.body_limit(
             head.method_string(), std::string_view(target).substr(0, target.find('?')));
@@ -291,7 +305,7 @@ void Server::Impl::begin_shutdown() {
     acceptor.close(ec);
     cancel_idle();
     // Drain: wait for in-flight requests (bounded by the grace period), then stop the loop.
-    std::thread([this] {
+    drain_thread = std::thread([this] {
         const auto deadline =
             std::chrono::steady_clock::now() + std::chrono::seconds(options.shutdown_grace_seconds);
         while (std::chrono::steady_clock::now() < deadline &&
@@ -302,7 +316,7 @@ void Server::Impl::begin_shutdown() {
         log::info("http.shutdown_drained",
                   {{"in_flight", in_flight.load()}, {"connections", connections.load()}});
         ioc.stop();
-    }).detach();
+    });
 }
 
 Server::Server(ServerOptions options, Pipeline& pipeline)
@@ -334,6 +348,7 @@ void Server::run() {
     for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
     impl_->ioc.run();
     for (auto& t : threads) t.join();
+    if (impl_->drain_thread.joinable()) impl_->drain_thread.join();
 }
 
 void Server::stop() {

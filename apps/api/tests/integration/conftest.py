@@ -156,6 +156,8 @@ class TestDatabase:
 
     def __init__(self, tmpdir: pathlib.Path):
         self.dialect = DB_DIALECT
+        # token hashes are keyed with SESSION_SECRET: every server on this database shares it
+        self.secret = secrets.token_hex(32)
         if self.dialect == "sqlite":
             self.path = tmpdir / "medforge.db"
             self.url = f"sqlite:///{self.path}"
@@ -444,6 +446,17 @@ def problem(resp: requests.Response, status: int, code: str | None = None) -> di
     return body
 
 
+# A refused `Authorization: Bearer` credential answers 401 with one of these codes (the server
+# distinguishes an unknown/revoked token and a malformed header from a missing login).
+BEARER_401_CODES = ("invalid_token", "invalid_authorization", "authentication_required")
+
+
+def bearer_refused(resp: requests.Response) -> dict:
+    body = problem(resp, 401)
+    assert body["code"] in BEARER_401_CODES, body
+    return body
+
+
 def check_problem_body(body: dict, status: int, code: str | None) -> None:
     for k in ("type", "title", "status", "detail", "instance", "code", "request_id"):
         assert k in body, f"problem lacks {k!r}: {body!r}"
@@ -624,7 +637,7 @@ class Server:
         self.name = name
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.secret = secrets.token_hex(32)
+        self.secret = db.secret
         self.stdout_path = workdir / f"{name}.stdout.log"
         self.stderr_path = workdir / f"{name}.stderr.log"
         self.env = base_env()

@@ -218,6 +218,22 @@ def test_metrics_from_loopback(api):
     assert re.search(r"^# TYPE medforge_http_requests_total counter$", r.text, re.M), r.text[:2000]
 
 
+def _requests_total(text: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("medforge_http_requests_total"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_count_requests(api):
+    before = _requests_total(api.get("/metrics").text)
+    for _ in range(5):
+        api.get("/api/v1/me")
+    after = _requests_total(api.get("/metrics").text)
+    assert after - before >= 5, (before, after)
+
+
 def test_metrics_forbidden_outside_allow_list(server_factory):
     srv = server_factory.start(env={"METRICS_ALLOW": "10.0.0.0/8"})
     problem(srv.api.get("/metrics"), 403, "metrics_forbidden")

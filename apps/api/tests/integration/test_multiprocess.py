@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 
-from conftest import ok, problem, run_threads, scaled, wait_until
+from conftest import bearer_refused, ok, problem, run_threads, scaled, wait_until
 
 ME = "/api/v1/me"
+# Another process may serve a token from its cache for at most 5 s; allow scheduling/poll slack.
+CACHE_BOUND_S = scaled(6.0)
 
 
 def _pair(server_factory, admin=False):
@@ -38,7 +40,7 @@ def test_logout_on_one_process_is_seen_by_the_other(server_factory):
     wait_until(lambda: b.api.get(ME, token=u.token).status_code == 401, scaled(8), 0.1,
                "process B to refuse the logged-out token")
     elapsed = time.monotonic() - t0
-    assert elapsed <= scaled(5.5), f"B served a revoked token for {elapsed:.1f}s (> 5 s cache bound)"
+    assert elapsed <= CACHE_BOUND_S, f"B served a revoked token for {elapsed:.1f}s (> 5 s cache bound)"
     problem(b.api.get(ME, token=u.token), 401, "authentication_required")
 
 
@@ -51,7 +53,7 @@ def test_password_change_revokes_other_sessions_across_processes(server_factory)
     ok(a.api.patch(ME, token=u.token, json={"current_password": u.password, "new_password": "changed-on-A-123"}))
     wait_until(lambda: b.api.get(ME, token=other).status_code == 401, scaled(8), 0.1,
                "process B to refuse the other session after a password change")
-    assert time.monotonic() - t0 <= scaled(5.5)
+    assert time.monotonic() - t0 <= CACHE_BOUND_S
     ok(b.api.get(ME, token=u.token))  # the session that changed the password lives on
 
 
@@ -61,11 +63,11 @@ def test_token_revocation_across_processes(server_factory):
     pat = a.api.create_pat(u)
     ok(b.api.get(ME, bearer=pat["token"]))
     ok(a.api.delete(f"/api/v1/me/tokens/{pat['id']}", token=u.token))
-    problem(a.api.get(ME, bearer=pat["token"]), 401, "authentication_required")
+    bearer_refused(a.api.get(ME, bearer=pat["token"]))
     t0 = time.monotonic()
     wait_until(lambda: b.api.get(ME, bearer=pat["token"]).status_code == 401, scaled(8), 0.1,
                "process B to refuse a deleted personal access token")
-    assert time.monotonic() - t0 <= scaled(5.5)
+    assert time.monotonic() - t0 <= CACHE_BOUND_S
 
 
 def test_signup_race_on_two_processes(server_factory):

@@ -1,0 +1,151 @@
+#include "http/router.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+namespace medforge::http {
+namespace {
+
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+Route route(std::string method, std::string pattern) {
+    Route r;
+    r.method = std::move(method);
+    r.pattern = std::move(pattern);
+    r.handler = [](Request&) { return Response{}; };
+    return r;
+}
+
+class RouterTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        router.add(route("GET", "/api/v1/me"));
+        router.add(route("PATCH", "/api/v1/me"));
+        router.add(route("GET", "/api/v1/users/{id}"));
+        router.add(route("PATCH", "/api/v1/users/{id}"));
+        router.add(route("DELETE", "/api/v1/me/tokens/{token_id}"));
+        router.add(route("GET", "/api/v1/competitions/{slug}/files/{name}"));
+    }
+    Router router;
+};
+
+TEST_F(RouterTest, MatchesLiteralRoutes) {
+    const RouteMatch m = router.match("GET", "/api/v1/me");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.route->method, "GET");
+    EXPECT_EQ(m.route->pattern, "/api/v1/me");
+    EXPECT_THAT(m.params, IsEmpty());
+}
+
+TEST_F(RouterTest, ExtractsAndDecodesParams) {
+    RouteMatch m =
+        router.match("GET", "/api/v1/competitions/lung-ct/files/sample%20submission.csv");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.route->pattern, "/api/v1/competitions/{slug}/files/{name}");
+    EXPECT_EQ(m.params.at("slug"), "lung-ct");
+    EXPECT_EQ(m.params.at("name"), "sample submission.csv");
+
+    m = router.match("PATCH", "/api/v1/users/abc+def");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.params.at("id"), "abc+def") << "'+' is only a space in queries";
+}
+
+TEST_F(RouterTest, EncodedSlashStaysInsideOneParam) {
+    const RouteMatch m = router.match("DELETE", "/api/v1/me/tokens/a%2Fb");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.params.at("token_id"), "a/b");
+}
+
+TEST_F(RouterTest, WrongMethodListsTheAllowedOnes) {
+    RouteMatch m = router.match("DELETE", "/api/v1/users/42");
+    EXPECT_EQ(m.route, nullptr);
+    EXPECT_THAT(m.allowed_methods, UnorderedElementsAre("GET", "PATCH"));
+
+    m = router.match("POST", "/api/v1/me");
+    EXPECT_EQ(m.route, nullptr);
+    EXPECT_THAT(m.allowed_methods, UnorderedElementsAre("GET", "PATCH"));
+
+    m = router.match("get", "/api/v1/me");
+    EXPECT_EQ(m.route, nullptr) << "methods are case-sensitive";
+}
+
+TEST_F(RouterTest, UnknownPathsMatchNothing) {
+    for (const char* path :
+         {"/api/v1/nope", "/api/v1/me/", "/api/v1/users/", "/api/v1/users", "/api/v1/users/1/extra",
+          "/api/v1//me", "api/v1/me", "", "/", "/api/v1/competitions//files/x"}) {
+        const RouteMatch m = router.match("GET", path);
+        EXPECT_EQ(m.route, nullptr) << path;
+        EXPECT_THAT(m.allowed_methods, IsEmpty()) << path;
+    }
+}
+
+TEST_F(RouterTest, DuplicateRouteThrows) {
+    EXPECT_THROW(router.add(route("GET", "/api/v1/me")), std::logic_error);
+    EXPECT_THROW(router.add(route("GET", "/api/v1/users/{id}")), std::logic_error);
+    EXPECT_NO_THROW(router.add(route("POST", "/api/v1/me")));
+}
+
+TEST_F(RouterTest, PatternMustBeAbsolute) {
+    EXPECT_THROW(router.add(route("GET", "api/v1/x")), std::logic_error);
+    EXPECT_THROW(router.add(route("GET", "")), std::logic_error);
+}
+
+TEST_F(RouterTest, StateChangingIsDerivedFromTheMethod) {
+    Route get = route("GET", "/a");
+    get.state_changing = true;  // ignored: derived
+    EXPECT_FALSE(router.add(std::move(get)).state_changing);
+    EXPECT_FALSE(router.add(route("HEAD", "/a")).state_changing);
+    EXPECT_FALSE(router.add(route("OPTIONS", "/a")).state_changing);
+    EXPECT_TRUE(router.add(route("POST", "/a")).state_changing);
+    EXPECT_TRUE(router.add(route("PATCH", "/a")).state_changing);
+    EXPECT_TRUE(router.add(route("DELETE", "/a")).state_changing);
+    EXPECT_TRUE(router.add(route("PUT", "/a")).state_changing);
+}
+
+TEST(RouterRoot, RootRoute) {
+    Router r;
+    r.add(route("GET", "/"));
+    EXPECT_NE(r.match("GET", "/").route, nullptr);
+    EXPECT_EQ(r.match("GET", "/x").route, nullptr);
+}
+
+Request with_query(std::string q) {
+    Request r;
+    r.query = std::move(q);
+    return r;
+}
+
+TEST(QueryParam, DecodesTheFirstOccurrence) {
+    const Request r = with_query("a=1&limit=5&limit=6&name=a+b%2Bc&flag&e=");
+    EXPECT_EQ(r.query_param("a"), "1");
+    EXPECT_EQ(r.query_param("limit"), "5");
+    EXPECT_EQ(r.query_param("name"), "a b+c");
+    EXPECT_EQ(r.query_param("flag"), "");
+    EXPECT_EQ(r.query_param("e"), "");
+    EXPECT_EQ(r.query_param("missing"), std::nullopt);
+    EXPECT_EQ(with_query("").query_param("a"), std::nullopt);
+    EXPECT_EQ(with_query("%61=x").query_param("a"), "x") << "names are decoded too";
+}
+
+TEST(UrlDecode, PercentAndPlus) {
+    EXPECT_EQ(url_decode("a%20b", false), "a b");
+    EXPECT_EQ(url_decode("a+b", false), "a+b");
+    EXPECT_EQ(url_decode("a+b", true), "a b");
+    EXPECT_EQ(url_decode("%zz%4", false), "%zz%4") << "malformed escapes stay literal";
+    EXPECT_EQ(url_decode("%C3%A9", false), "\xc3\xa9");
+}
+
+TEST(RequestHeaders, LookupByLowerCaseName) {
+    Request r;
+    r.headers = {{"cookie", "a=1"}, {"x-request-id", "abc"}, {"cookie", "b=2"}};
+    EXPECT_EQ(r.header("x-request-id"), "abc");
+    EXPECT_EQ(r.header("cookie"), "a=1");
+    EXPECT_EQ(r.header("origin"), std::nullopt);
+    EXPECT_EQ(r.header_values("cookie"), (std::vector<std::string_view>{"a=1", "b=2"}));
+}
+
+}  // namespace
+}  // namespace medforge::http
