@@ -12,14 +12,33 @@ mkdir -p var
 export API_BIND="${API_BIND:-127.0.0.1:8000}"
 export DATABASE_URL="${DATABASE_URL:-sqlite://./var/medforge.db}"
 
+# First run: create an admin with a random password, kept in var/admin-login (mode 0600). The API
+# applies MEDFORGE_BOOTSTRAP_ADMIN_* only while no admin exists, so later runs change nothing.
+LOGIN_FILE=var/admin-login
+if [[ ! -s "$LOGIN_FILE" ]]; then
+    (
+        umask 077
+        printf 'admin@medforge.localhost\n%s\n' "$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')" >"$LOGIN_FILE"
+    )
+fi
+ADMIN_EMAIL=$(sed -n 1p "$LOGIN_FILE")
+ADMIN_PASSWORD=$(sed -n 2p "$LOGIN_FILE")
+export MEDFORGE_BOOTSTRAP_ADMIN_EMAIL="${MEDFORGE_BOOTSTRAP_ADMIN_EMAIL:-$ADMIN_EMAIL}"
+export MEDFORGE_BOOTSTRAP_ADMIN_PASSWORD="${MEDFORGE_BOOTSTRAP_ADMIN_PASSWORD:-$ADMIN_PASSWORD}"
+
 cat <<BANNER
 
-  MedForge API  ->  http://${API_BIND}
+  MedForge API  ->  http://${API_BIND}   (OpenAPI: http://${API_BIND}/api/v1/openapi.json)
   database      ->  ${DATABASE_URL}
 
-  First admin (once):
-    build/release/medforge admin create --email you@example.com   (password read from stdin)
-  or start with MEDFORGE_BOOTSTRAP_ADMIN_EMAIL and MEDFORGE_BOOTSTRAP_ADMIN_PASSWORD set.
+  Admin login (created on the first run, kept in ${LOGIN_FILE}):
+    email     ${MEDFORGE_BOOTSTRAP_ADMIN_EMAIL}
+    password  ${MEDFORGE_BOOTSTRAP_ADMIN_PASSWORD}
+  More admins: build/release/medforge admin create --email you@example.com  (password on stdin)
+
+  Try it:
+    curl -i -X POST http://${API_BIND}/api/v1/auth/login -H 'content-type: application/json' \\
+      -d '{"email":"${MEDFORGE_BOOTSTRAP_ADMIN_EMAIL}","password":"${MEDFORGE_BOOTSTRAP_ADMIN_PASSWORD}"}'
 
   Ctrl-C stops the server.
 
