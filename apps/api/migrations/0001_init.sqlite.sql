@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     stopped_at BIGINT,
     error_message TEXT CHECK (error_message IS NULL OR length(error_message) <= 2000),
     status_changed_at BIGINT NOT NULL,
-    CHECK ((status IN ('starting', 'running', 'stopping') AND active_gpu_id = gpu_id)
+    CHECK ((status IN ('starting', 'running', 'stopping') AND active_gpu_id IS NOT NULL
+            AND active_gpu_id = gpu_id)
         OR (status IN ('stopped', 'error') AND active_gpu_id IS NULL))
 );
 CREATE INDEX IF NOT EXISTS ix_sessions_user_status ON sessions (user_id, status);

@@ -38,13 +38,20 @@ class Reader {
         auto v = raw(name);
         if (!v) return;
         Int n{};
-        auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-        if (ec != std::errc{} || ptr != v->data() + v->size() || n < min || n > max) {
+        if (!parse_whole(*v, n) || n < min || n > max) {
             fail(name, "must be an integer in [" + std::to_string(min) + ", " +
                            std::to_string(max) + "], got '" + *v + "'");
             return;
         }
         out = n;
+    }
+
+    // The whole string is one integer.
+    template <typename Int>
+    static bool parse_whole(std::string_view s, Int& out) {
+        const char* end = s.data() + s.size();
+        auto [ptr, ec] = std::from_chars(s.data(), end, out);
+        return !s.empty() && ec == std::errc{} && ptr == end;
     }
 
     void boolean(const char* name, bool& out) {
@@ -79,10 +86,10 @@ class Reader {
         if (!v) return;
         std::string s = lower(*v);
         std::int64_t mult = 1;
+        if (s.size() > 1 && s.back() == 'b') s.pop_back();  // "64gb" == "64g"
         if (!s.empty() && std::string("kmgt").find(s.back()) != std::string::npos) {
             const char unit = s.back();
             s.pop_back();
-            if (!s.empty() && s.back() == 'b') s.pop_back();
             mult = unit == 'k'   ? 1LL << 10
                    : unit == 'm' ? 1LL << 20
                    : unit == 'g' ? 1LL << 30
@@ -200,16 +207,14 @@ void read_auth(Reader& r, Config& c) {
         if (*v == "0") {
             c.auth_rate_limit_count = 0;
         } else {
-            auto slash = v->find('/');
+            const std::string text = *v;
+            const auto slash = text.find('/');
             int n = 0;
             int s = 0;
-            bool ok = slash != std::string::npos;
-            if (ok) {
-                auto a = std::from_chars(v->data(), v->data() + slash, n);
-                auto b = std::from_chars(v->data() + slash + 1, v->data() + v->size(), s);
-                ok = a.ec == std::errc{} && a.ptr == v->data() + slash && b.ec == std::errc{} &&
-                     b.ptr == v->data() + v->size() && n > 0 && s > 0 && s <= 86400;
-            }
+            const bool ok = slash != std::string::npos &&
+                            Reader::parse_whole(std::string_view(text).substr(0, slash), n) &&
+                            Reader::parse_whole(std::string_view(text).substr(slash + 1), s) &&
+                            n > 0 && s > 0 && s <= 86400;
             if (ok) {
                 c.auth_rate_limit_count = n;
                 c.auth_rate_limit_window_seconds = s;
@@ -259,8 +264,7 @@ void read_sessions(Reader& r, Config& c) {
         std::string item;
         while (std::getline(ss, item, ',')) {
             int n = -1;
-            auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
-            if (ec != std::errc{} || ptr != item.data() + item.size() || n < 0 || n > 1023 ||
+            if (!Reader::parse_whole(item, n) || n < 0 || n > 1023 ||
                 std::find(c.gpu_ids.begin(), c.gpu_ids.end(), n) != c.gpu_ids.end()) {
                 r.fail("GPU_IDS", "must be distinct integers 0..1023 separated by commas");
                 break;

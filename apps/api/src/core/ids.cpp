@@ -18,7 +18,7 @@ void ensure_crypto_initialised() {
 std::vector<std::uint8_t> random_bytes(std::size_t n) {
     ensure_crypto_initialised();
     std::vector<std::uint8_t> out(n);
-    randombytes_buf(out.data(), n);
+    if (n > 0) randombytes_buf(out.data(), n);
     return out;
 }
 

@@ -56,7 +56,10 @@ nlohmann::json parse_json_object(std::string_view body) {
     } catch (const nlohmann::json::exception& e) {
         // e.what() names a byte position and the lexer's view of the token; it never contains
         // server paths, so it is safe to return.
-        throw body_error(std::string("malformed JSON: ") + e.what(), "json_invalid");
+        // Cut the message: nlohmann quotes the offending token, which may be huge.
+        std::string what = e.what();
+        if (what.size() > 200) what = what.substr(0, 200) + "...";
+        throw body_error("malformed JSON: " + what, "json_invalid");
     }
     if (!j.is_object()) throw body_error("the body must be a JSON object", "type_error.object");
     return j;

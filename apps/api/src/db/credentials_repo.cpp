@@ -18,7 +18,7 @@ constexpr const char* kRevokeAuthForUser =
     "revoked_at IS NULL";
 constexpr const char* kSlideAuth =
     "UPDATE auth_sessions SET last_seen_at = :now, expires_at = :e WHERE id = :id AND revoked_at "
-    "IS NULL AND last_seen_at < :stale";
+    "IS NULL AND last_seen_at <= :stale";
 
 constexpr const char* kInsertToken =
     "INSERT INTO access_tokens (id, user_id, name, token_hash, created_at, last_used_at, "
@@ -37,7 +37,7 @@ constexpr const char* kRevokeTokensForUser =
     "revoked_at IS NULL";
 constexpr const char* kTouchToken =
     "UPDATE access_tokens SET last_used_at = :now WHERE id = :id AND revoked_at IS NULL AND "
-    "(last_used_at IS NULL OR last_used_at < :stale)";
+    "(last_used_at IS NULL OR last_used_at <= :stale)";
 
 UserRecord user_from(const Row& r, std::size_t o) {
     UserRecord u;

@@ -8,6 +8,7 @@
 #include "db/database.hpp"
 
 #include <filesystem>
+#include <thread>
 
 #include "core/log.hpp"
 
@@ -272,7 +273,18 @@ void Database::open_slot(Slot& slot) {
     auto s = std::make_unique<soci::session>();
     if (url_.dialect == Dialect::sqlite) {
         s->open(soci::sqlite3, "db=" + url_.sqlite_path + " timeout=30");
-        *s << "PRAGMA journal_mode=WAL";
+        // Switching a fresh file to WAL needs an exclusive lock and does not wait on the busy
+        // handler, so two processes opening a new file together retry briefly.
+        for (int attempt = 0;; ++attempt) {
+            try {
+                *s << "PRAGMA journal_mode=WAL";
+                break;
+            } catch (const soci::sqlite3_soci_error& e) {
+                const bool busy = e.result() == kSqliteBusy || e.result() == kSqliteLocked;
+                if (!busy || attempt >= 500) throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        }
         *s << "PRAGMA foreign_keys=ON";
         *s << "PRAGMA synchronous=NORMAL";
     } else {

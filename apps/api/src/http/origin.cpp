@@ -21,7 +21,17 @@ bool origin_allowed(const Config& config, std::string_view origin) {
     if (rest.empty() || rest.find_first_of("/?#@ ") != std::string::npos) return false;
     std::string host = rest;
     std::string port;
-    if (auto colon = rest.rfind(':'); colon != std::string::npos && rest.front() != '[') {
+    // "[::1]:3000": the port follows the closing bracket.
+    const auto host_end = rest.front() == '[' ? rest.find(']') : std::string::npos;
+    if (rest.front() == '[' && host_end == std::string::npos) return false;
+    const auto colon =
+        rest.front() == '['
+            ? (host_end + 1 < rest.size() && rest[host_end + 1] == ':' ? host_end + 1
+                                                                       : std::string::npos)
+            : rest.rfind(':');
+    if (rest.front() == '[' && colon == std::string::npos && host_end + 1 != rest.size())
+        return false;
+    if (colon != std::string::npos) {
         host = rest.substr(0, colon);
         port = rest.substr(colon + 1);
         if (port.empty() || port.size() > 5 ||

@@ -25,7 +25,7 @@ enum class Exec {
 
 using Handler = std::function<Response(Request&)>;
 
-constexpr std::size_t kJsonBodyLimit = 64 * 1024;
+constexpr std::size_t kJsonBodyLimit = std::size_t{64} * 1024;
 
 // One route: declared next to its handler with everything the pipeline and the OpenAPI document
 // need to know about it.

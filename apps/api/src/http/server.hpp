@@ -20,7 +20,7 @@ struct ServerOptions {
     int shutdown_grace_seconds = 20;
     int blocking_threads = 8;
     int blocking_queue_max = 1024;
-    std::size_t header_limit = 16 * 1024;
+    std::size_t header_limit = std::size_t{16} * 1024;
 };
 
 // HTTP/1.1 on Asio/Beast: one coroutine per connection, keep-alive, pipelined requests answered

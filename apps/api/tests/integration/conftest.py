@@ -17,24 +17,22 @@ directories (and, for mariadb, the per-test databases) is touched.
 
 from __future__ import annotations
 
-import http.cookies
+import concurrent.futures
 import itertools
 import json
 import os
 import pathlib
 import re
 import secrets
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Callable, Iterable
 
@@ -147,6 +145,8 @@ def base_env() -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 _db_counter = itertools.count(1)
+# MariaDB `DROP DATABASE` costs fsyncs; drop in the background and wait at session end.
+_drop_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-drop")
 
 
 class TestDatabase:
@@ -216,10 +216,12 @@ class TestDatabase:
 
     def drop(self) -> None:
         if self.dialect == "mariadb":
-            try:
-                self._mariadb(f"DROP DATABASE IF EXISTS `{self.name}`")
-            except Exception:  # best effort cleanup
-                pass
+            def _drop():
+                try:
+                    self._mariadb(f"DROP DATABASE IF EXISTS `{self.name}`")
+                except Exception:  # best effort cleanup
+                    pass
+            _drop_pool.submit(_drop)
 
 
 # --------------------------------------------------------------------------------------------
@@ -813,6 +815,8 @@ class ServerFactory:
 @pytest.fixture(scope="session", autouse=True)
 def _binaries_present():
     require_binaries()
+    yield
+    _drop_pool.shutdown(wait=True)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from conftest import (
-    API_BIN, base_env, free_port, ok, problem, run_cli, scaled, unique_email,
+    API_BIN, base_env, free_port, ok, problem, run_cli, scaled,
 )
 
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import (
-    API_ORIGIN, DEFAULT_PASSWORD, SESSION_ORIGIN, TIMESTAMP_RE, WEB_ORIGIN, RawConn, ok, problem,
+    API_ORIGIN, SESSION_ORIGIN, TIMESTAMP_RE, WEB_ORIGIN, RawConn, ok, problem,
     scaled, session_cookie_value, unique_email, wait_until,
 )
 

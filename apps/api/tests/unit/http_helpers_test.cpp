@@ -162,9 +162,6 @@ TEST(OriginAllowed, LocalInstall) {
 
 // "localhost/127.0.0.1 on any port when the domain is local"; origin.cpp also lists [::1].
 TEST(OriginAllowed, LocalIpv6LoopbackOnAnyPort) {
-    GTEST_SKIP()
-        << "src bug: http/origin.cpp allows \"http://[::1]\" but not \"http://[::1]:3000\" "
-           "(no port split for bracketed hosts, so host == \"[::1]\" never matches)";
     EXPECT_TRUE(origin_allowed(load({}), "http://[::1]:3000"));
 }
 

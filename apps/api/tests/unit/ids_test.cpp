@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 namespace medforge {
 namespace {
@@ -33,10 +34,14 @@ TEST(Ids, IsUuidRejectsLookAlikes) {
 }
 
 TEST(Ids, RandomBytes) {
-    EXPECT_EQ(random_bytes(0).size(), 0u);
+    EXPECT_EQ(random_bytes(1).size(), 1u);
     EXPECT_EQ(random_bytes(32).size(), 32u);
     EXPECT_NE(random_bytes(32), random_bytes(32));
 }
+
+// random_bytes(0) must not hand the empty vector's data() (nullptr) to randombytes_buf, which is
+// declared nonnull: that is UB and halts the UBSan build.
+TEST(Ids, RandomBytesOfZeroLength) { EXPECT_TRUE(random_bytes(0).empty()); }
 
 TEST(Ids, ToHex) {
     const std::uint8_t data[] = {0x00, 0x0f, 0xa5, 0xff};
@@ -46,7 +51,7 @@ TEST(Ids, ToHex) {
 
 TEST(Ids, Base64UrlRoundTripsEveryLength) {
     for (std::size_t n = 0; n <= 64; ++n) {
-        const auto bytes = random_bytes(n);
+        const auto bytes = n == 0 ? std::vector<std::uint8_t>{} : random_bytes(n);
         const std::string enc = base64url_encode(bytes.data(), bytes.size());
         EXPECT_EQ(enc.find_first_of("+/="), std::string::npos) << enc;
         EXPECT_EQ(enc.size(), (n * 4 + 2) / 3) << "no padding for n=" << n;

@@ -229,13 +229,10 @@ TEST_F(MigratedDb, ActiveGpuMustMatchTheStatus) {
     EXPECT_EQ(count("SELECT COUNT(*) FROM sessions"), 0);
 }
 
-// SRC BUG (apps/api/migrations/0001_init.{sqlite,mariadb}.sql, sessions CHECK): for an active
-// status with active_gpu_id NULL the CHECK evaluates to NULL (TRUE AND NULL = NULL, OR FALSE),
-// and SQL accepts a NULL CHECK, so an active session can escape the one-per-GPU unique index.
+// Regression (sessions CHECK): without "active_gpu_id IS NOT NULL" the CHECK evaluates to NULL for
+// an active row with active_gpu_id NULL (TRUE AND NULL = NULL, OR FALSE) and SQL accepts a NULL
+// CHECK, so an active session could escape the one-per-GPU unique index.
 TEST_F(MigratedDb, ActiveSessionWithoutActiveGpuIsRefused) {
-    GTEST_SKIP()
-        << "src bug: migrations/0001_init.*.sql sessions CHECK passes (NULL) for an active "
-           "status with active_gpu_id NULL";
     const std::string u = add_user("a@example.org");
     add_gpu(0);
     expect_check_failure(u, "running", 0, std::nullopt);

@@ -17,7 +17,12 @@ namespace {
 // Services log JSON lines for every signup/login; keep the test output readable.
 class QuietLogs : public ::testing::Environment {
   public:
-    void SetUp() override { medforge::log::init(medforge::log::Level::error); }
+    void SetUp() override {
+        // MEDFORGE_TEST_LOGS=1 keeps the services' logs (e.g. db.connect_failed) visible.
+        const char* keep = std::getenv("MEDFORGE_TEST_LOGS");
+        const bool verbose = keep != nullptr && *keep != '\0';
+        medforge::log::init(verbose ? medforge::log::Level::debug : medforge::log::Level::error);
+    }
     void TearDown() override { medforge::log::flush(); }
 };
 
