@@ -1,5 +1,7 @@
 #include "core/net.hpp"
 
+#include "core/strings.hpp"
+
 #include <arpa/inet.h>
 
 #include <charconv>
@@ -9,12 +11,6 @@
 namespace medforge {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 bool is_v4_mapped(const IpAddress& a) {
     static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

@@ -39,18 +39,6 @@ constexpr const char* kTouchToken =
     "UPDATE access_tokens SET last_used_at = :now WHERE id = :id AND revoked_at IS NULL AND "
     "(last_used_at IS NULL OR last_used_at <= :stale)";
 
-UserRecord user_from(const Row& r, std::size_t o) {
-    UserRecord u;
-    u.id = r.str(o);
-    u.email = r.str(o + 1);
-    u.password_hash = r.str(o + 2);
-    u.role = r.str(o + 3);
-    u.max_concurrent_sessions = r.i64(o + 4);
-    u.display_name = r.str(o + 5);
-    u.created_at = r.i64(o + 6);
-    return u;
-}
-
 }  // namespace
 
 namespace auth_sessions {
@@ -73,7 +61,7 @@ std::optional<CredentialLookup> find_by_hash(Connection& c, const std::string& t
     out.expires_at = r->i64(2);
     out.revoked_at = r->opt_i64(3);
     out.last_seen_at = r->i64(4);
-    out.user = user_from(*r, 5);
+    out.user = users::from_row(*r, 5);
     return out;
 }
 
@@ -110,7 +98,7 @@ std::optional<CredentialLookup> find_by_hash(Connection& c, const std::string& t
     out.created_at = r->i64(1);
     out.revoked_at = r->opt_i64(2);
     out.last_seen_at = r->opt_i64(3).value_or(0);
-    out.user = user_from(*r, 4);
+    out.user = users::from_row(*r, 4);
     return out;
 }
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/log.hpp"
+#include "core/strings.hpp"
 
 namespace medforge::db {
 
@@ -21,25 +22,6 @@ constexpr int kSqliteBusy = 5;
 constexpr int kSqliteLocked = 6;
 constexpr int kMysqlDuplicateKey = 1062;
 constexpr auto kAcquireTimeout = std::chrono::seconds(10);
-
-std::string url_decode(std::string_view s) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-            i += 2;
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
-}
 
 bool safe_conn_value(const std::string& v) {
     return v.find_first_of("'\" \\") == std::string::npos;
@@ -222,8 +204,8 @@ DatabaseUrl DatabaseUrl::parse(const std::string& url) {
     std::string creds = rest.substr(0, at);
     std::string hostpart = rest.substr(at + 1);
     auto colon = creds.find(':');
-    u.user = url_decode(creds.substr(0, colon));
-    if (colon != std::string::npos) u.password = url_decode(creds.substr(colon + 1));
+    u.user = percent_decode(creds.substr(0, colon), false);
+    if (colon != std::string::npos) u.password = percent_decode(creds.substr(colon + 1), false);
     auto slash = hostpart.find('/');
     if (slash == std::string::npos || slash + 1 >= hostpart.size()) {
         throw std::invalid_argument("mariadb:// URL needs a database name: .../<db>");

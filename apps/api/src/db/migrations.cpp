@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
+#include "core/strings.hpp"
 #include "core/time.hpp"
 
 namespace medforge::db {
@@ -30,19 +31,12 @@ constexpr const char* kRecordStep =
 constexpr const char* kLockName = "medforge_migrations";
 constexpr int kLockWaitSeconds = 300;
 
-std::string trim(const std::string& s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return {};
-    auto e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
-}
-
 bool only_comments(const std::string& stmt) {
     std::size_t pos = 0;
     while (pos < stmt.size()) {
         auto eol = stmt.find('\n', pos);
-        std::string line =
-            trim(stmt.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos));
+        std::string line = std::string(
+            trim(stmt.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos)));
         if (!line.empty() && line.rfind("--", 0) != 0) return false;
         if (eol == std::string::npos) break;
         pos = eol + 1;
@@ -127,11 +121,11 @@ std::vector<std::string> split_statements(const std::string& sql) {
         std::string line =
             sql.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
         current += line + "\n";
-        std::string t = trim(line);
+        std::string t(trim(line));
         if (!t.empty() && t.back() == ';' && t.rfind("--", 0) != 0) {
-            std::string stmt = trim(current);
+            std::string stmt(trim(current));
             stmt.pop_back();  // the ';'
-            if (!only_comments(stmt)) out.push_back(trim(stmt));
+            if (!only_comments(stmt)) out.push_back(std::string(trim(stmt)));
             current.clear();
         }
         if (eol == std::string::npos) break;

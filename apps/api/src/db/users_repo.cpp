@@ -22,19 +22,6 @@ constexpr const char* kListAfter =
     "('starting', 'running', 'stopping')) FROM users u WHERE u.created_at > :t1 OR "
     "(u.created_at = :t2 AND u.id > :id) ORDER BY u.created_at, u.id LIMIT :lim";
 
-UserRecord from_row(const Row& r) {
-    UserRecord u;
-    u.id = r.str(0);
-    u.email = r.str(1);
-    u.password_hash = r.str(2);
-    u.role = r.str(3);
-    u.max_concurrent_sessions = r.i64(4);
-    u.display_name = r.str(5);
-    u.created_at = r.i64(6);
-    if (r.size() > 7) u.active_sessions = r.i64(7);
-    return u;
-}
-
 std::optional<UserRecord> find_by(Connection& c, const char* column, const std::string& value) {
     std::string sql = std::string("SELECT ") + kColumns + " FROM users WHERE " + column + " = :v";
     auto row = c.query_one(sql, {value});
@@ -43,6 +30,18 @@ std::optional<UserRecord> find_by(Connection& c, const char* column, const std::
 }
 
 }  // namespace
+
+UserRecord from_row(const Row& r, std::size_t o) {
+    UserRecord u;
+    u.id = r.str(o);
+    u.email = r.str(o + 1);
+    u.password_hash = r.str(o + 2);
+    u.role = r.str(o + 3);
+    u.max_concurrent_sessions = r.i64(o + 4);
+    u.display_name = r.str(o + 5);
+    u.created_at = r.i64(o + 6);
+    return u;
+}
 
 void insert(Connection& c, const UserRecord& u) {
     c.exec(kInsert, {u.id, u.email, u.password_hash, u.role, u.max_concurrent_sessions,
@@ -84,7 +83,9 @@ std::vector<UserRecord> list_after(Connection& c, std::int64_t after_created_at,
     std::vector<UserRecord> out;
     for (const auto& r :
          c.query(kListAfter, {after_created_at, after_created_at, after_id, std::int64_t{limit}})) {
-        out.push_back(from_row(r));
+        auto u = from_row(r);
+        u.active_sessions = r.i64(7);
+        out.push_back(std::move(u));
     }
     return out;
 }

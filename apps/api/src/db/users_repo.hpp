@@ -24,6 +24,10 @@ struct UserRecord {
 // can compose several calls into one transaction.
 namespace users {
 
+// Reads the seven user columns (id, email, password_hash, role, max_concurrent_sessions,
+// display_name, created_at) starting at column `offset`.
+UserRecord from_row(const Row& r, std::size_t offset = 0);
+
 // Throws UniqueViolation when the email exists.
 void insert(Connection& c, const UserRecord& u);
 std::optional<UserRecord> find_by_id(Connection& c, const std::string& id);

@@ -1,14 +1,10 @@
 #include "http/cookies.hpp"
 
+#include "core/strings.hpp"
+
 namespace medforge::http {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 std::string attributes(const Config& c, std::int64_t max_age) {
     std::string out = "; Path=/";

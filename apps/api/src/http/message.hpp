@@ -56,6 +56,4 @@ struct Response {
     }
 };
 
-std::string url_decode(std::string_view s, bool plus_is_space);
-
 }  // namespace medforge::http

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/strings.hpp"
+
 namespace medforge::http {
 
 std::optional<std::string_view> Request::header(std::string_view lower_name) const {
@@ -20,28 +22,6 @@ std::vector<std::string_view> Request::header_values(std::string_view lower_name
     return out;
 }
 
-std::string url_decode(std::string_view s, bool plus_is_space) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-            i += 2;
-        } else if (plus_is_space && s[i] == '+') {
-            out.push_back(' ');
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
-}
-
 std::optional<std::string> Request::query_param(std::string_view name) const {
     std::string_view q = query;
     while (!q.empty()) {
@@ -49,9 +29,9 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
         std::string_view pair = q.substr(0, amp);
         q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
         auto eq = pair.find('=');
-        if (url_decode(pair.substr(0, eq), true) == name) {
+        if (percent_decode(pair.substr(0, eq), true) == name) {
             return eq == std::string_view::npos ? std::string{}
-                                                : url_decode(pair.substr(eq + 1), true);
+                                                : percent_decode(pair.substr(eq + 1), true);
         }
     }
     return std::nullopt;
@@ -103,7 +83,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
                 if (segs[k].empty())
                     ok = false;
                 else
-                    params[p.substr(1, p.size() - 2)] = url_decode(segs[k], false);
+                    params[p.substr(1, p.size() - 2)] = percent_decode(segs[k], false);
             } else if (p != segs[k]) {
                 ok = false;
             }

@@ -76,7 +76,23 @@ struct Server::Impl {
 
 namespace {
 
-Request to_request(const bhttp::request<bhttp::string_body>& msg, const IpAddress& peer) {
+// Errors that mean the client left or was cut off: nothing to answer.
+bool peer_went_away(const boost::system::error_code& ec) {
+    return ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
+           ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::operation_aborted;
+}
+
+ApiError headers_too_large() {
+    return ApiError(431, "headers_too_large", "The request headers exceed 16 KiB.");
+}
+
+ApiError payload_too_large(std::size_t limit) {
+    return ApiError(413, "payload_too_large",
+                    "The request body exceeds " + std::to_string(limit) + " bytes.");
+}
+
+Request to_request(const bhttp::request_header<>& msg, const IpAddress& peer) {
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -148,7 +164,13 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     beast::flat_buffer buffer;
     bool first = true;
 
-    auto write_and_close = [&](Request& req, Response resp) -> awaitable<void> {
+    // Answers a request the socket layer refused (bad framing, limits) and closes the connection.
+    // `head` is the parsed header when there is one.
+    auto reject = [&](const bhttp::request_header<>* head, ApiError error) -> awaitable<void> {
+        Request req = head != nullptr ? to_request(*head, peer) : Request{};
+        req.peer = peer;
+        req.received_at = SystemClock().now();
+        Response resp = pipeline.early_problem(req, error);
         pipeline.finish(req, resp, 0.0);
         auto msg = to_message(std::move(resp), 11, false);
         stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
@@ -186,50 +208,28 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         const auto started = std::chrono::steady_clock::now();
         if (hec) {
             if (hec == bhttp::error::header_limit) {
-                Request req;
-                req.peer = req.client = peer;
-                req.received_at = SystemClock().now();
-                co_await write_and_close(
-                    req,
-                    pipeline.early_problem(req, ApiError(431, "headers_too_large",
-                                                         "The request headers exceed 16 KiB.")));
-            } else if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream &&
-                       hec != asio::error::eof && hec != asio::error::connection_reset &&
-                       hec != asio::error::operation_aborted) {
-                Request req;
-                req.peer = req.client = peer;
-                req.received_at = SystemClock().now();
-                co_await write_and_close(
-                    req,
-                    pipeline.early_problem(
-                        req, ApiError(400, "bad_request", "The request is not valid HTTP/1.1.")));
+                co_await reject(nullptr, headers_too_large());
+            } else if (!peer_went_away(hec)) {
+                co_await reject(nullptr,
+                                ApiError(400, "bad_request", "The request is not valid HTTP/1.1."));
             }
             break;
         }
 
-        auto& head = parser.get();
+        const auto& head = parser.get();
         // Beast checks header_limit only against unconsumed bytes, so a header that arrives in
         // one piece can exceed it; measure the parsed header as well.
         std::size_t header_bytes = head.method_string().size() + head.target().size() + 12;
         for (const auto& f : head) header_bytes += f.name_string().size() + f.value().size() + 4;
         if (header_bytes > options.header_limit) {
-            Request req = to_request(head, peer);
-            req.received_at = SystemClock().now();
-            co_await write_and_close(
-                req, pipeline.early_problem(req, ApiError(431, "headers_too_large",
-                                                          "The request headers exceed 16 KiB.")));
+            co_await reject(&head.base(), headers_too_large());
             break;
         }
         const std::string target(head.target());
         const std::size_t limit = pipeline.body_limit(
             head.method_string(), std::string_view(target).substr(0, target.find('?')));
         if (auto len = parser.content_length(); len && *len > limit) {
-            Request req = to_request(head, peer);
-            req.received_at = SystemClock().now();
-            co_await write_and_close(
-                req, pipeline.early_problem(req, ApiError(413, "payload_too_large",
-                                                          "The request body exceeds " +
-                                                              std::to_string(limit) + " bytes.")));
+            co_await reject(&head.base(), payload_too_large(limit));
             break;
         }
         parser.body_limit(limit);
@@ -238,24 +238,10 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, as_tuple);
             if (bec) {
                 if (bec == bhttp::error::body_limit) {
-                    Request req = to_request(head, peer);
-                    req.received_at = SystemClock().now();
-                    co_await write_and_close(
-                        req, pipeline.early_problem(
-                                 req, ApiError(413, "payload_too_large",
-                                               "The request body exceeds " + std::to_string(limit) +
-                                                   " bytes.")));
-                } else if (bec != beast::error::timeout && bec != asio::error::eof &&
-                           bec != bhttp::error::end_of_stream &&
-                           bec != asio::error::operation_aborted &&
-                           bec != asio::error::connection_reset &&
-                           bec != bhttp::error::partial_message) {
-                    Request req = to_request(head, peer);
-                    req.received_at = SystemClock().now();
-                    co_await write_and_close(
-                        req,
-                        pipeline.early_problem(
-                            req, ApiError(400, "bad_request", "The request body is malformed.")));
+                    co_await reject(&head.base(), payload_too_large(limit));
+                } else if (!peer_went_away(bec) && bec != bhttp::error::partial_message) {
+                    co_await reject(&head.base(),
+                                    ApiError(400, "bad_request", "The request body is malformed."));
                 }
                 break;
             }

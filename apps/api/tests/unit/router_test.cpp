@@ -1,4 +1,5 @@
 #include "http/router.hpp"
+#include "core/strings.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -131,11 +132,11 @@ TEST(QueryParam, DecodesTheFirstOccurrence) {
 }
 
 TEST(UrlDecode, PercentAndPlus) {
-    EXPECT_EQ(url_decode("a%20b", false), "a b");
-    EXPECT_EQ(url_decode("a+b", false), "a+b");
-    EXPECT_EQ(url_decode("a+b", true), "a b");
-    EXPECT_EQ(url_decode("%zz%4", false), "%zz%4") << "malformed escapes stay literal";
-    EXPECT_EQ(url_decode("%C3%A9", false), "\xc3\xa9");
+    EXPECT_EQ(percent_decode("a%20b", false), "a b");
+    EXPECT_EQ(percent_decode("a+b", false), "a+b");
+    EXPECT_EQ(percent_decode("a+b", true), "a b");
+    EXPECT_EQ(percent_decode("%zz%4", false), "%zz%4") << "malformed escapes stay literal";
+    EXPECT_EQ(percent_decode("%C3%A9", false), "\xc3\xa9");
 }
 
 TEST(RequestHeaders, LookupByLowerCaseName) {

@@ -1,0 +1,15 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace medforge {
+
+// Strips spaces, tabs, CR and LF from both ends.
+std::string_view trim(std::string_view s);
+
+// Decodes %XX escapes (malformed escapes stay as they are); '+' becomes a space when asked
+// (query strings), never in paths or URLs.
+std::string percent_decode(std::string_view s, bool plus_is_space);
+
+}  // namespace medforge
