@@ -1,10 +1,11 @@
 #include "core/log.hpp"
 
-#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <mutex>
 
 #include "core/time.hpp"
@@ -33,15 +34,17 @@ const char* level_name(Level l) {
 
 spdlog::logger& logger() {
     std::call_once(g_once, [] {
-        // One background thread formats nothing (lines arrive formatted) and writes stdout, so
-        // request threads never block on a slow pipe unless the queue is full.
-        spdlog::init_thread_pool(16384, 1);
+        // Lines go into stdout's buffer under the sink's mutex (a memcpy, no syscall, no thread
+        // hand-off); a flusher writes the buffer out every second, and warnings flush at once.
+        static char buffer[1 << 16];
+        std::setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
         auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-        g_logger = std::make_shared<spdlog::async_logger>("medforge", sink, spdlog::thread_pool(),
-                                                          spdlog::async_overflow_policy::block);
+        g_logger = std::make_shared<spdlog::logger>("medforge", sink);
         g_logger->set_pattern("%v");
         g_logger->set_level(spdlog::level::trace);
-        g_logger->flush_on(spdlog::level::trace);
+        g_logger->flush_on(spdlog::level::warn);
+        spdlog::register_logger(g_logger);
+        spdlog::flush_every(std::chrono::seconds(1));
     });
     return *g_logger;
 }
