@@ -37,17 +37,10 @@ Principal principal_of(const db::UserRecord& u, CredentialKind kind, const std::
     return p;
 }
 
-std::string default_display_name(const std::string& email) {
-    std::string local = email.substr(0, email.find('@'));
-    // Cut at 64 characters without splitting a UTF-8 sequence.
-    std::size_t chars = 0;
-    for (std::size_t i = 0; i < local.size(); ++i) {
-        if ((static_cast<unsigned char>(local[i]) & 0xC0) != 0x80 && ++chars > 64) {
-            local.resize(i);
-            break;
-        }
-    }
-    return local;
+// Public pages (the leaderboard) show display names, never emails, so the default is derived
+// from the user id, not from the email's local part.
+std::string default_display_name(const std::string& user_id) {
+    return "user-" + user_id.substr(0, 8);
 }
 
 }  // namespace
@@ -100,7 +93,7 @@ db::UserRecord AuthService::new_user_record(const std::string& email,
     u.password_hash = password_hash;
     u.role = role;
     u.max_concurrent_sessions = 1;
-    u.display_name = default_display_name(email);
+    u.display_name = default_display_name(u.id);
     u.created_at = clock_.now();
     return u;
 }

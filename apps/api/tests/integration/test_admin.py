@@ -50,7 +50,7 @@ def test_list_users(api, admin, user):
     mine = by_id[user.user_id]
     assert mine["email"] == user.email
     assert mine["role"] == "user"
-    assert mine["display_name"] == user.email.split("@")[0]
+    assert mine["display_name"] == "user-" + mine["user_id"][:8]
     assert mine["max_concurrent_sessions"] == 1
     assert mine["active_sessions"] == 0
     assert by_id[admin.user_id]["role"] == "admin"

@@ -105,7 +105,8 @@ TEST_F(AuthServiceTest, SignupLoginAuthenticate) {
     EXPECT_TRUE(is_uuid(s.user.id));
     EXPECT_EQ(s.user.email, "alice@example.org");
     EXPECT_EQ(s.user.role, "user");
-    EXPECT_EQ(s.user.display_name, "alice");
+    // Never the email's local part: display names are public (leaderboards).
+    EXPECT_EQ(s.user.display_name, "user-" + s.user.id.substr(0, 8));
     EXPECT_EQ(s.user.max_concurrent_sessions, 1);
     EXPECT_EQ(s.user.created_at, kStart);
     EXPECT_TRUE(plausible_token(s.token));
