@@ -12,7 +12,7 @@ readonly PYTEST=("$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/integ
 readonly ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 
-ALL_STAGES=(setup format build-release unit integration-sqlite integration-mariadb
+ALL_STAGES=(setup format build-release unit reference integration-sqlite integration-mariadb
     build-asan unit-asan integration-asan build-tsan concurrency-tsan tidy)
 
 need_file() {
@@ -32,6 +32,9 @@ stage_unit() {
     need_file build/release/medforge-unit-tests
     build/release/medforge-unit-tests --gtest_brief=1
 }
+
+# The independent Python reference of the metrics re-derives every committed golden case.
+stage_reference() { "$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/reference; }
 
 stage_integration-sqlite() {
     need_file build/release/medforge-api
