@@ -3,7 +3,13 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
 #include "app/app.hpp"
+#include "competitions/bundle.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -49,6 +55,67 @@ int report(const ApiError& e) {
     return 1;
 }
 
+// `medforge score`: validates and scores a file exactly as the platform would, offline (no DB).
+// Exit 0 scored, 1 invalid submission, 2 bad bundle or usage.
+int score_command(const std::string& bundle_dir, const std::string& competition,
+                  const std::string& file, bool json_out) {
+    namespace c = competitions;
+    auto emit = [&](const nlohmann::ordered_json& j, const std::string& human) {
+        std::cout << (json_out ? j.dump() : human) << "\n";
+    };
+    std::filesystem::path dir = bundle_dir;
+    if (!competition.empty()) {
+        if (!c::valid_slug(competition)) {
+            std::cerr << "medforge score: not a competition slug: " << competition << "\n";
+            return 2;
+        }
+        dir = std::filesystem::path(load_config(process_env()).competitions_dir) / competition;
+    }
+    c::Bundle bundle;
+    try {
+        bundle = c::load_bundle(dir);
+    } catch (const c::BundleError& e) {
+        emit({{"status", "bundle_error"}, {"error", e.what()}},
+             std::string("bundle error: ") + e.what());
+        return 2;
+    }
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        std::cerr << "medforge score: cannot open " << file << "\n";
+        return 2;
+    }
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    try {
+        if (!file.ends_with(".csv")) throw c::SubmissionError("the file name must end in .csv");
+        c::FdSource source(fd);
+        auto parsed = c::parse_submission(bundle, source);
+        auto result = c::score_submission(bundle, parsed);
+        nlohmann::ordered_json components = nlohmann::ordered_json::object();
+        for (const auto& [k, v] : result.components) components[k] = v;
+        char human[160];
+        std::snprintf(human, sizeof human, "scored: %s %.5f over %llu rows",
+                      std::string(c::metric_name(bundle.manifest.metric)).c_str(), result.primary,
+                      static_cast<unsigned long long>(parsed.rows));
+        emit({{"status", "scored"},
+              {"primary_score", result.primary},
+              {"components", components},
+              {"rows", parsed.rows}},
+             human);
+        return 0;
+    } catch (const c::SubmissionError& e) {
+        emit({{"status", "invalid"}, {"error", e.what()}}, std::string("invalid: ") + e.what());
+    } catch (const c::CsvError& e) {
+        emit({{"status", "invalid"}, {"error", e.what()}}, std::string("invalid: ") + e.what());
+    } catch (const std::system_error& e) {
+        std::cerr << "medforge score: cannot read " << file << ": " << e.code().message() << "\n";
+        return 2;
+    }
+    return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,7 +143,30 @@ int main(int argc, char** argv) {
         "MEDFORGE_ADMIN_PASSWORD or one line on stdin");
     set_password->add_option("--email", reset_email, "The user's email")->required();
 
-    CLI11_PARSE(cli, argc, argv);
+    auto* score = cli.add_subcommand(
+        "score",
+        "Validate and score a submission file exactly as the platform would, offline.\n"
+        "Prints {\"status\":\"scored\",\"primary_score\",\"components\",\"rows\"} (exit 0),\n"
+        "{\"status\":\"invalid\",\"error\"} (exit 1) or {\"status\":\"bundle_error\",\"error\"} "
+        "(exit 2)");
+    std::string bundle_dir;
+    std::string competition;
+    std::string submission_file;
+    bool json_out = false;
+    auto* bundle_opt = score->add_option("--bundle", bundle_dir, "A competition bundle folder");
+    auto* comp_opt =
+        score->add_option("--competition", competition,
+                          "A seeded competition's slug (its bundle in COMPETITIONS_DIR)");
+    bundle_opt->excludes(comp_opt);
+    score->add_option("file", submission_file, "The submission CSV")->required();
+    score->add_flag("--json", json_out, "Print one JSON object");
+
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = cli.exit(e);
+        return rc == 0 ? 0 : 2;  // usage errors exit 2
+    }
     if (version) {
         std::cout << "medforge " << MEDFORGE_VERSION << "\n";
         return 0;
@@ -84,6 +174,18 @@ int main(int argc, char** argv) {
     if (cli.get_subcommands().empty()) {
         std::cout << cli.help();
         return 2;
+    }
+    if (score->parsed()) {
+        if (bundle_dir.empty() == competition.empty()) {
+            std::cerr << "medforge score: give exactly one of --bundle DIR or --competition SLUG\n";
+            return 2;
+        }
+        try {
+            return score_command(bundle_dir, competition, submission_file, json_out);
+        } catch (const ConfigError& e) {
+            std::cerr << "medforge: " << e.what() << "\n";
+            return 2;
+        }
     }
     try {
         if (migrate->parsed()) {
