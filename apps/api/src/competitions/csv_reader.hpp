@@ -124,10 +124,10 @@ class Record {
 
 struct CsvReaderOptions {
     // Bytes asked of the source per read.
-    std::size_t block_size = 256 * 1024;
+    std::size_t block_size = std::size_t{256} * 1024;
     // A longer record (header included) is a CsvError; caps memory on hostile input. Clamped to
     // 2 GiB (field offsets are 32-bit).
-    std::size_t max_record_bytes = 256 * 1024 * 1024;
+    std::size_t max_record_bytes = std::size_t{256} * 1024 * 1024;
 };
 
 // Reads the header on construction (CsvError when there is none, or on duplicate non-empty

@@ -33,14 +33,23 @@ const std::vector<std::string> kMapIouColumns = {"confidence", "x", "y", "width"
     throw BundleError("manifest.json: \"" + key + "\" " + why);
 }
 
+// "dataset.license" for a nested key, "title" at the top level.
+std::string qualified(const std::string& where, const std::string& key) {
+    if (where.empty()) return key;
+    std::string out = where;
+    out += '.';
+    out += key;
+    return out;
+}
+
 void exact_keys(const json& obj, const std::vector<std::string>& keys, const std::string& where) {
     for (const auto& [k, v] : obj.items()) {
         if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-            fail(where.empty() ? k : where + "." + k, "is not a known key");
+            fail(qualified(where, k), "is not a known key");
         }
     }
     for (const auto& k : keys) {
-        if (!obj.contains(k)) fail(where.empty() ? k : where + "." + k, "is missing");
+        if (!obj.contains(k)) fail(qualified(where, k), "is missing");
     }
 }
 

@@ -26,20 +26,18 @@ inline Utf8Check check_utf8_sequence(const unsigned char* p, std::size_t avail) 
     std::size_t need = 0;
     unsigned char lo = 0x80;
     unsigned char hi = 0xBF;
-    if (b0 < 0xC2) {
-        return {Utf8Status::kInvalid, 0};  // continuation byte or overlong 2-byte lead
-    } else if (b0 < 0xE0) {
+    // Below C2: a continuation byte or an overlong 2-byte lead; F5 and up: beyond U+10FFFF.
+    if (b0 < 0xC2 || b0 >= 0xF5) return {Utf8Status::kInvalid, 0};
+    if (b0 < 0xE0) {
         need = 2;
     } else if (b0 < 0xF0) {
         need = 3;
         if (b0 == 0xE0) lo = 0xA0;  // overlong
         if (b0 == 0xED) hi = 0x9F;  // UTF-16 surrogates
-    } else if (b0 < 0xF5) {
+    } else {
         need = 4;
         if (b0 == 0xF0) lo = 0x90;  // overlong
         if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-        return {Utf8Status::kInvalid, 0};
     }
     for (std::size_t i = 1; i < need; ++i) {
         if (i >= avail) return {Utf8Status::kIncomplete, 0};
