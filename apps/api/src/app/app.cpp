@@ -38,6 +38,7 @@ Services::Services(const Config& c, db::Database& d, const Clock& clk)
 void register_all_routes(http::Router& router, Services& s) {
     register_system_routes(router, s);
     register_auth_routes(router, s);
+    register_competition_routes(router, s);
     register_openapi_route(router);
 }
 
@@ -67,6 +68,11 @@ int run_api(Config config) {
         return 1;
     }
     SystemClock clock;
+    try {
+        seed_competitions(*db, config, clock);
+    } catch (const std::exception& e) {
+        log::error("competitions.seed_failed", {{"error", e.what()}});
+    }
     Services services(config, *db, clock);
     if (!config.bootstrap_admin_email.empty()) {
         try {

@@ -38,7 +38,18 @@ struct Services {
     auth::AuthService auth;
 };
 
+struct SeedReport {
+    int competitions_added = 0;
+    int datasets_added = 0;
+    std::vector<std::string> rejected;  // bundle folders that failed validation (logged)
+};
+
+// Loads every bundle in COMPETITIONS_DIR and inserts missing competitions and datasets; an
+// existing row is never rewritten. A bad bundle is logged and skipped.
+SeedReport seed_competitions(db::Database& db, const Config& config, const Clock& clock);
+
 void register_system_routes(http::Router& router, Services& s);
+void register_competition_routes(http::Router& router, Services& s);
 void register_auth_routes(http::Router& router, Services& s);
 // Registers GET /api/v1/openapi.json describing every route registered before it.
 void register_openapi_route(http::Router& router);

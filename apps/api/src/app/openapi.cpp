@@ -59,7 +59,9 @@ json build_openapi(const http::Router& router) {
                 {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
         }
         json responses = json::object();
-        const std::string ctype = r.pattern == "/metrics" ? "text/plain" : "application/json";
+        const std::string ctype = r.pattern == "/metrics"                ? "text/plain"
+                                  : r.pattern.ends_with("/files/{name}") ? "text/csv"
+                                                                         : "application/json";
         responses[std::to_string(r.success_status)] = {
             {"description", status_title(r.success_status)},
             {"content", {{ctype, {{"schema", success_schema(r)}}}}}};

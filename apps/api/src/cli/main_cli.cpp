@@ -128,6 +128,10 @@ int main(int argc, char** argv) {
     cli.add_flag("--version", version, "Print the version and exit");
 
     auto* migrate = cli.add_subcommand("migrate", "Apply pending database migrations and exit");
+    auto* seed = cli.add_subcommand(
+        "seed",
+        "Insert the competitions and datasets of every bundle in COMPETITIONS_DIR that the "
+        "database lacks (existing rows are never rewritten; the API also does this at start)");
 
     auto* admin = cli.add_subcommand("admin", "Administrator accounts");
     admin->require_subcommand(1);
@@ -194,6 +198,15 @@ int main(int argc, char** argv) {
             std::cout << "schema version " << report.current_version << " ("
                       << env.db->url().redacted() << ")\n";
             return 0;
+        }
+        if (seed->parsed()) {
+            Env env = open_env();
+            SystemClock clock;
+            auto report = app::seed_competitions(*env.db, env.config, clock);
+            std::cout << "competitions added: " << report.competitions_added
+                      << ", datasets added: " << report.datasets_added
+                      << ", bundles rejected: " << report.rejected.size() << "\n";
+            return report.rejected.empty() ? 0 : 1;
         }
         if (create->parsed() || set_password->parsed()) {
             Env env = open_env();

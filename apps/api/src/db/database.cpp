@@ -123,6 +123,14 @@ std::optional<std::string> Row::opt_str(std::size_t i) const {
 }
 
 std::vector<Row> Connection::query(std::string_view sql, const std::vector<Value>& params) {
+    try {
+        return query_raw(sql, params);
+    } catch (...) {
+        rethrow_translated();
+    }
+}
+
+std::vector<Row> Connection::query_raw(std::string_view sql, const std::vector<Value>& params) {
     soci::statement st(session_);
     Binder binder;
     soci::row row;
@@ -150,6 +158,14 @@ std::optional<Row> Connection::query_one(std::string_view sql, const std::vector
 }
 
 std::int64_t Connection::exec(std::string_view sql, const std::vector<Value>& params) {
+    try {
+        return exec_raw(sql, params);
+    } catch (...) {
+        rethrow_translated();
+    }
+}
+
+std::int64_t Connection::exec_raw(std::string_view sql, const std::vector<Value>& params) {
     soci::statement st(session_);
     Binder binder;
     st.alloc();
@@ -316,7 +332,8 @@ Database::Lease::Lease(Database& d) : db(d), index(d.acquire()), session(nullptr
 
 Database::Lease::~Lease() { db.release(index, broken); }
 
-void Database::rethrow_translated(bool& broken) {
+void Connection::rethrow_translated() {
+    bool& broken = broken_;
     try {
         throw;
     } catch (const soci::sqlite3_soci_error& e) {

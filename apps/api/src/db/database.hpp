@@ -63,10 +63,19 @@ class Connection {
     std::int64_t exec(std::string_view sql, const std::vector<Value>& params = {});
     Dialect dialect() const { return dialect_; }
     soci::session& raw() { return session_; }
+    // Whether an error showed the connection is lost (it is then reopened on next use).
+    bool broken() const { return broken_; }
 
   private:
+    // Rethrows the in-flight DB exception as UniqueViolation / DbUnavailable / itself, so
+    // repository code can catch those inside a unit of work.
+    [[noreturn]] void rethrow_translated();
+    std::vector<Row> query_raw(std::string_view sql, const std::vector<Value>& params);
+    std::int64_t exec_raw(std::string_view sql, const std::vector<Value>& params);
+
     soci::session& session_;
     Dialect dialect_;
+    bool broken_ = false;
 };
 
 // RAII transaction: BEGIN IMMEDIATE (SQLite, so writers queue on the lock up front instead of
@@ -111,11 +120,12 @@ class Database {
     auto with_connection(F&& f) -> decltype(f(std::declval<Connection&>())) {
         Lease lease(*this);
         Connection conn(*lease.session, url_.dialect);
-        try {
-            return f(conn);
-        } catch (...) {
-            rethrow_translated(lease.broken);
-        }
+        struct MarkBroken {
+            Lease& lease;
+            Connection& conn;
+            ~MarkBroken() { lease.broken = lease.broken || conn.broken(); }
+        } mark{lease, conn};
+        return f(conn);
     }
 
     // Cheap liveness probe for /readyz.
@@ -137,9 +147,6 @@ class Database {
     std::size_t acquire();
     void release(std::size_t index, bool broken);
     void open_slot(Slot& slot);
-    // Rethrows the in-flight exception as DbUnavailable / UniqueViolation / itself, and marks
-    // the connection broken when the error means it was lost.
-    [[noreturn]] static void rethrow_translated(bool& broken);
 
     DatabaseUrl url_;
     std::vector<Slot> slots_;

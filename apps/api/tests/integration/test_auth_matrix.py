@@ -95,6 +95,13 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda c, w: c.api.patch(f"/api/v1/admin/users/{c.users[USER].user_id}",
                                  json={"max_concurrent_sessions": 1}, **c.creds(w)),
         ADMIN_CODES),
+    ("GET", "/api/v1/competitions"): Row(_all(200), lambda c, w: c.api.get("/api/v1/competitions", **c.creds(w))),
+    ("GET", "/api/v1/competitions/{slug}"): Row(
+        _all(200), lambda c, w: c.api.get("/api/v1/competitions/titanic-survival", **c.creds(w))),
+    ("GET", "/api/v1/competitions/{slug}/files/{name}"): Row(
+        _all(200),
+        lambda c, w: c.api.get("/api/v1/competitions/titanic-survival/files/sample_submission.csv",
+                               **c.creds(w))),
 }
 
 

@@ -1,0 +1,143 @@
+// The competition catalog: list, detail (with the caller's remaining submissions today) and the
+// public bundle files.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "app/app.hpp"
+#include "competitions/manifest.hpp"
+#include "db/competitions_repo.hpp"
+#include "http/response.hpp"
+
+namespace medforge::app {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr Micros kDay = 86400 * kMicrosPerSecond;
+
+json summary_json(const db::CompetitionRecord& c) {
+    return {{"slug", c.slug},
+            {"title", c.title},
+            {"metric", c.metric},
+            {"higher_is_better", c.higher_is_better},
+            {"submission_cap_per_day", c.submission_cap_per_day},
+            {"status", c.status},
+            {"dataset_slug", c.dataset_slug}};
+}
+
+db::CompetitionRecord find_competition(Services& s, const std::string& slug) {
+    std::optional<db::CompetitionRecord> c;
+    if (competitions::valid_slug(slug)) {
+        c = s.db.with_connection(
+            [&](db::Connection& conn) { return db::competitions::find_by_slug(conn, slug); });
+    }
+    if (!c) throw not_found("competition_not_found", "No competition has this slug.");
+    return *c;
+}
+
+const json kSummarySchema = {
+    {"type", "object"},
+    {"properties",
+     {{"slug", {{"type", "string"}}},
+      {"title", {{"type", "string"}}},
+      {"metric", {{"type", "string"}, {"enum", {"accuracy", "roc_auc", "map_iou", "mean_iou"}}}},
+      {"higher_is_better", {{"type", "boolean"}}},
+      {"submission_cap_per_day", {{"type", "integer"}}},
+      {"status", {{"type", "string"}, {"enum", {"active", "closed"}}}},
+      {"dataset_slug", {{"type", "string"}}}}}};
+
+}  // namespace
+
+void register_competition_routes(http::Router& router, Services& s) {
+    router.add({.method = "GET",
+                .pattern = "/api/v1/competitions",
+                .access = http::Access::anon,
+                .handler =
+                    [&s](http::Request& req) {
+                        auto page = http::parse_page(req, 50);
+                        auto rows = s.db.with_connection([&](db::Connection& c) {
+                            return db::competitions::list_active(c, page.after_id, page.limit + 1);
+                        });
+                        auto next =
+                            http::next_cursor(rows, page.limit, [](const db::CompetitionRecord& c) {
+                                return std::pair{std::int64_t{0}, c.slug};
+                            });
+                        json items = json::array();
+                        for (const auto& c : rows) items.push_back(summary_json(c));
+                        return http::ok_list(req, items, page.limit, next);
+                    },
+                .summary = "Active competitions ordered by slug",
+                .response_schema = {{"type", "array"}, {"items", kSummarySchema}},
+                .problem_statuses = {400},
+                .query_params = {"limit", "cursor"}});
+
+    router.add({.method = "GET",
+                .pattern = "/api/v1/competitions/{slug}",
+                .access = http::Access::anon,
+                .handler =
+                    [&s](http::Request& req) {
+                        const auto c = find_competition(s, req.param("slug"));
+                        json j = summary_json(c);
+                        j["description"] = c.description;
+                        j["metric_version"] = c.metric_version;
+                        j["scoring_mode"] = c.scoring_mode;
+                        j["leaderboard_rule"] = c.leaderboard_rule;
+                        j["evaluation_policy"] = c.evaluation_policy;
+                        j["dataset"] = {{"slug", c.dataset_slug}, {"title", c.dataset_title}};
+                        j["created_at"] = format_iso8601(c.created_at);
+                        if (req.principal) {
+                            // The cap counts this UTC day's submissions that count toward it.
+                            const Micros now = s.clock.now();
+                            const Micros day_start = now - (now % kDay);
+                            const auto used = s.db.with_connection([&](db::Connection& conn) {
+                                return db::competitions::count_capped_since(
+                                    conn, c.id, req.principal->user_id, day_start);
+                            });
+                            j["remaining_today"] =
+                                std::max<std::int64_t>(0, c.submission_cap_per_day - used);
+                            j["cap_resets_at"] = format_iso8601(day_start + kDay);
+                        }
+                        return http::ok(req, j);
+                    },
+                .summary = "One competition: description (markdown), metric, cap, dataset; for a "
+                           "logged-in caller also remaining_today and cap_resets_at",
+                .response_schema = kSummarySchema,
+                .problem_statuses = {404}});
+
+    router.add({.method = "GET",
+                .pattern = "/api/v1/competitions/{slug}/files/{name}",
+                .access = http::Access::anon,
+                .handler =
+                    [&s](http::Request& req) {
+                        const auto c = find_competition(s, req.param("slug"));
+                        const auto& name = req.param("name");
+                        // Only the two public files: never the holdout or the manifest.
+                        if (name != "sample_submission.csv" && name != "test_ids.csv") {
+                            throw not_found(
+                                "file_not_found",
+                                "Only sample_submission.csv and test_ids.csv can be downloaded.");
+                        }
+                        std::ifstream in(std::filesystem::path(c.bundle_path) / name,
+                                         std::ios::binary);
+                        if (!in) {
+                            throw ApiError(404, "file_not_found",
+                                           "This competition's file is not available.",
+                                           "bundle file unreadable for " + c.slug);
+                        }
+                        std::ostringstream body;
+                        body << in.rdbuf();
+                        http::Response r;
+                        r.content_type = "text/csv; charset=utf-8";
+                        r.body = body.str();
+                        r.set_header("Content-Disposition",
+                                     "attachment; filename=\"" + c.slug + "-" + name + "\"");
+                        return r;
+                    },
+                .summary = "Download sample_submission.csv or test_ids.csv (nothing else)",
+                .response_schema = {{"type", "string"}},
+                .problem_statuses = {404}});
+}
+
+}  // namespace medforge::app

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db/database.hpp"
+
+namespace medforge::db {
+
+struct CompetitionRecord {
+    std::string id;
+    std::string slug;
+    std::string title;
+    std::string description;
+    std::string tier;
+    std::string status;  // active | closed
+    std::string metric;
+    std::string metric_version;
+    bool higher_is_better = true;
+    std::int64_t submission_cap_per_day = 0;
+    std::string scoring_mode;
+    std::string leaderboard_rule;
+    std::string evaluation_policy;
+    std::string dataset_id;
+    std::string dataset_slug;   // joined
+    std::string dataset_title;  // joined
+    std::string bundle_path;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+struct DatasetRecord {
+    std::string id;
+    std::string slug;
+    std::string title;
+    std::string source;
+    std::string license;
+    std::string storage_path;
+    std::int64_t bytes = 0;
+    std::string checksum;
+    std::int64_t created_at = 0;
+};
+
+namespace competitions {
+// Active competitions ordered by slug, after `after_slug` (keyset pagination).
+std::vector<CompetitionRecord> list_active(Connection& c, const std::string& after_slug, int limit);
+std::optional<CompetitionRecord> find_by_slug(Connection& c, const std::string& slug);
+// Inserts unless a competition with this slug exists; returns whether it inserted.
+bool insert_if_missing(Connection& c, const CompetitionRecord& r);
+// Submissions of the user to the competition created at or after `since` that count toward the
+// daily cap.
+std::int64_t count_capped_since(Connection& c, const std::string& competition_id,
+                                const std::string& user_id, std::int64_t since);
+}  // namespace competitions
+
+namespace datasets {
+std::optional<DatasetRecord> find_by_slug(Connection& c, const std::string& slug);
+bool insert_if_missing(Connection& c, const DatasetRecord& r);
+}  // namespace datasets
+
+}  // namespace medforge::db
