@@ -13,7 +13,7 @@ readonly ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 
 ALL_STAGES=(setup format build-release unit reference integration-sqlite integration-mariadb
-    build-asan unit-asan integration-asan build-tsan concurrency-tsan tidy)
+    build-asan unit-asan integration-asan fuzz-smoke build-tsan concurrency-tsan tidy)
 
 need_file() {
     if [[ ! -e "$1" ]]; then
@@ -65,6 +65,24 @@ stage_unit-asan() {
 stage_integration-asan() {
     need_file build/asan/medforge-api
     env "${ASAN_ENV[@]}" MEDFORGE_BIN_DIR="$ROOT/build/asan" "${PYTEST[@]}"
+}
+
+# Each libFuzzer target runs briefly on every CI run (longer campaigns: run the binaries in
+# build/asan/fuzz/ by hand with -max_total_time=600 before a release).
+stage_fuzz-smoke() {
+    local found=0
+    for f in build/asan/fuzz/medforge-*-fuzz; do
+        [[ -x "$f" ]] || continue
+        found=1
+        local name dict=()
+        name=$(basename "$f" | sed 's/^medforge-//; s/-fuzz$//')
+        [[ -f "apps/api/tests/fuzz/$name.dict" ]] && dict=("-dict=apps/api/tests/fuzz/$name.dict")
+        echo "fuzz: $name"
+        env "${ASAN_ENV[@]}" "$f" "${dict[@]}" -max_total_time="${FUZZ_SECONDS:-15}" -print_final_stats=0 \
+            2>&1 | tail -n 3
+        test "${PIPESTATUS[0]}" -eq 0
+    done
+    ((found)) || { echo "fuzz: no fuzz targets in build/asan/fuzz" >&2; return 1; }
 }
 
 stage_build-tsan() { scripts/build.sh tsan; }
