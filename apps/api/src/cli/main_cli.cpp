@@ -185,7 +185,11 @@ int main(int argc, char** argv) {
             return 2;
         }
         try {
-            return score_command(bundle_dir, competition, submission_file, json_out);
+            const int rc = score_command(bundle_dir, competition, submission_file, json_out);
+            // A loaded bundle can hold millions of ids: exit without tearing it down.
+            std::cout.flush();
+            std::fflush(nullptr);
+            std::_Exit(rc);
         } catch (const ConfigError& e) {
             std::cerr << "medforge: " << e.what() << "\n";
             return 2;

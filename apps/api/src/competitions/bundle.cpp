@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include "competitions/values.hpp"
@@ -73,6 +72,100 @@ double float_in(std::string_view text, Bound bound, std::size_t line, std::strin
 
 }  // namespace
 
+void IdIndex::reserve(std::size_t n) {
+    offsets_.reserve(n + 1);
+    std::size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    if (cap > slots_.size()) {
+        slots_.assign(cap, 0);
+        for (std::uint32_t pos = 0; pos < size(); ++pos) {
+            const auto h = std::hash<std::string_view>{}(id(pos));
+            std::size_t i = h & (cap - 1);
+            while (slots_[i] != 0) i = (i + 1) & (cap - 1);
+            slots_[i] = (static_cast<std::uint64_t>(h >> 32) << 32) | (pos + 1);
+        }
+    }
+}
+
+void IdIndex::grow() { reserve(std::max<std::size_t>(16, slots_.size())); }
+
+namespace {
+
+// "0" or [1-9][0-9]* below 10^18: the one spelling of a non-negative integer, so comparing values
+// is comparing strings.
+std::optional<std::uint64_t> canonical_uint(std::string_view s) {
+    if (s.empty() || s.size() > 18 || (s.size() > 1 && s.front() == '0')) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return v;
+}
+
+}  // namespace
+
+void IdIndex::finalize() {
+    dense_.clear();
+    const std::size_t n = size();
+    if (n == 0) return;
+    std::uint64_t lo = UINT64_MAX;
+    std::uint64_t hi = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto v = canonical_uint(id(i));
+        if (!v) return;
+        lo = std::min(lo, *v);
+        hi = std::max(hi, *v);
+    }
+    if (hi - lo >= 2 * static_cast<std::uint64_t>(n)) return;  // too sparse for a direct table
+    dense_base_ = lo;
+    dense_.assign(hi - lo + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        dense_[*canonical_uint(id(i)) - lo] = static_cast<std::uint32_t>(i) + 1;
+    }
+}
+
+std::optional<std::uint32_t> IdIndex::find(std::string_view key) const {
+    if (!dense_.empty()) {
+        const auto v = canonical_uint(key);
+        if (!v || *v < dense_base_ || *v - dense_base_ >= dense_.size()) return std::nullopt;
+        const std::uint32_t slot = dense_[*v - dense_base_];
+        if (slot == 0) return std::nullopt;
+        return slot - 1;
+    }
+    return find_hashed(key);
+}
+
+std::optional<std::uint32_t> IdIndex::find_hashed(std::string_view key) const {
+    if (slots_.empty()) return std::nullopt;
+    const auto h = std::hash<std::string_view>{}(key);
+    const std::uint64_t tag = h >> 32;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        const std::uint64_t slot = slots_[i];
+        if (slot == 0) return std::nullopt;
+        if ((slot >> 32) == tag) {
+            const auto pos = static_cast<std::uint32_t>(slot & 0xffffffffU) - 1;
+            if (id(pos) == key) return pos;
+        }
+    }
+}
+
+std::pair<std::uint32_t, bool> IdIndex::insert(std::string_view key) {
+    if (!dense_.empty()) throw std::logic_error("IdIndex::insert after finalize");
+    if (auto pos = find_hashed(key)) return {*pos, false};
+    if (2 * (size() + 1) > slots_.size()) grow();
+    const auto pos = static_cast<std::uint32_t>(size());
+    arena_.append(key);
+    offsets_.push_back(static_cast<std::uint32_t>(arena_.size()));
+    const auto h = std::hash<std::string_view>{}(key);
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = h & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = (static_cast<std::uint64_t>(h >> 32) << 32) | (pos + 1);
+    return {pos, true};
+}
+
 std::string sha256_hex(std::string_view bytes) {
     ensure_crypto_initialised();
     unsigned char out[crypto_hash_sha256_BYTES];
@@ -83,9 +176,8 @@ std::string sha256_hex(std::string_view bytes) {
 namespace {
 
 // test_ids.csv: the id column first; for mean_iou exactly <id>,width,height with positive sizes.
-void read_test_ids(
-    const Bundle& b, std::string_view bytes, std::vector<std::string>& ids,
-    std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>>& sizes) {
+void read_test_ids(const Bundle& b, std::string_view bytes, IdIndex& ids,
+                   std::vector<std::pair<std::uint64_t, std::uint64_t>>& sizes) {
     const Failure fail{"test_ids.csv"};
     const Manifest& m = b.manifest;
     try {
@@ -100,12 +192,12 @@ void read_test_ids(
             fail(h.physical_line(), "",
                  "must have exactly the columns " + m.id_column + ",width,height");
         }
-        std::set<std::string, std::less<>> seen;
+        ids.reserve(static_cast<std::size_t>(m.expected_row_count));
         Record rec;
         while (reader.next(rec)) {
-            std::string id(rec[0]);
+            const std::string_view id = rec[0];
             if (id.empty()) fail(rec.physical_line(), m.id_column, "empty id");
-            if (!seen.insert(id).second) fail(rec.physical_line(), m.id_column, "duplicate id");
+            if (!ids.insert(id).second) fail(rec.physical_line(), m.id_column, "duplicate id");
             if (m.metric == Metric::mean_iou) {
                 auto w = parse_int64(rec[1]);
                 auto hh = parse_int64(rec[2]);
@@ -113,19 +205,17 @@ void read_test_ids(
                     fail(rec.physical_line(), "width", "must be a positive integer");
                 if (!hh || hh.value <= 0)
                     fail(rec.physical_line(), "height", "must be a positive integer");
-                sizes[id] = {static_cast<std::uint64_t>(w.value),
-                             static_cast<std::uint64_t>(hh.value)};
+                sizes.emplace_back(static_cast<std::uint64_t>(w.value),
+                                   static_cast<std::uint64_t>(hh.value));
             }
-            ids.push_back(std::move(id));
         }
     } catch (const CsvError& e) {
         throw BundleError(std::string("test_ids.csv: ") + e.what());
     }
 }
 
-void read_holdout(
-    Bundle& b, std::string_view bytes,
-    const std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>>& sizes) {
+void read_holdout(Bundle& b, std::string_view bytes, const IdIndex& test_ids,
+                  const std::vector<std::pair<std::uint64_t, std::uint64_t>>& sizes) {
     const Failure fail{"holdout_labels.csv"};
     const Manifest& m = b.manifest;
     Holdout& ho = b.holdout;
@@ -141,6 +231,7 @@ void read_holdout(
         } else {
             cols.push_back(column_of(h, m.target_columns.front(), fail));
         }
+        ho.index.reserve(static_cast<std::size_t>(m.expected_row_count));
         std::vector<std::uint8_t> negative;  // map_iou: the patient's one Target=0 row was seen
         Record rec;
         while (reader.next(rec)) {
@@ -148,17 +239,8 @@ void read_holdout(
             const std::size_t line = rec.physical_line();
             const std::string_view id = rec[id_col];
             if (id.empty()) fail(line, m.id_column, "empty id");
-            std::uint32_t pos = 0;
-            auto it = ho.index.find(id);
-            if (it == ho.index.end()) {
-                pos = static_cast<std::uint32_t>(ho.ids.size());
-                ho.ids.emplace_back(id);
-                ho.index.emplace(std::string(id), pos);
-            } else if (m.metric != Metric::map_iou) {
-                fail(line, m.id_column, "duplicate id");
-            } else {
-                pos = it->second;
-            }
+            const auto [pos, inserted] = ho.index.insert(id);
+            if (!inserted && m.metric != Metric::map_iou) fail(line, m.id_column, "duplicate id");
             switch (m.metric) {
                 case Metric::accuracy:
                 case Metric::roc_auc: {
@@ -174,13 +256,13 @@ void read_holdout(
                     break;
                 }
                 case Metric::mean_iou: {
-                    auto size = sizes.find(std::string(id));
-                    if (size == sizes.end()) fail(line, m.id_column, "id is not in test_ids.csv");
-                    ho.sizes.push_back(size->second);
+                    const auto at_test = test_ids.find(id);
+                    if (!at_test) fail(line, m.id_column, "id is not in test_ids.csv");
+                    const auto size = sizes[*at_test];
+                    ho.sizes.push_back(size);
                     ho.masks.emplace_back();
                     try {
-                        decode_rle_into(rec[cols[0]], size->second.first, size->second.second,
-                                        ho.masks.back());
+                        decode_rle_into(rec[cols[0]], size.first, size.second, ho.masks.back());
                     } catch (const RleError& e) {
                         fail(line, m.target_columns.front(), e.what());
                     }
@@ -245,21 +327,23 @@ Bundle load_bundle(const std::filesystem::path& dir) {
     b.manifest = parse_manifest(manifest_bytes);
     b.manifest_sha256 = sha256_hex(manifest_bytes);
     const std::string test_ids = read_bundle_file(dir, "test_ids.csv");
-    std::vector<std::string> ids;
-    std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>> sizes;
+    IdIndex ids;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> sizes;
     read_test_ids(b, test_ids, ids, sizes);
+    ids.finalize();
     const std::string holdout = read_bundle_file(dir, "holdout_labels.csv");
     b.holdout_sha256 = sha256_hex(holdout);
-    read_holdout(b, holdout, sizes);
-    // test_ids.csv must list exactly the holdout's ids.
-    if (ids.size() != b.holdout.ids.size()) {
+    read_holdout(b, holdout, ids, sizes);
+    b.holdout.index.finalize();
+    // test_ids.csv must list exactly the holdout's ids (both are duplicate-free by now).
+    if (ids.size() != b.holdout.index.size()) {
         throw BundleError("test_ids.csv lists " + std::to_string(ids.size()) +
-                          " ids but the holdout has " + std::to_string(b.holdout.ids.size()));
+                          " ids but the holdout has " + std::to_string(b.holdout.index.size()));
     }
-    for (const auto& id : ids) {
-        if (b.holdout.index.find(id) == b.holdout.index.end()) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (!b.holdout.index.find(ids.id(i))) {
             throw BundleError("test_ids.csv has an id that is not in the holdout: \"" +
-                              id.substr(0, 40) + "\"");
+                              std::string(ids.id(i).substr(0, 40)) + "\"");
         }
     }
     const std::string sample = read_bundle_file(dir, "sample_submission.csv");
@@ -277,7 +361,7 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
     const Failure fail{};
     const Manifest& m = b.manifest;
     const Holdout& ho = b.holdout;
-    const std::size_t n = ho.ids.size();
+    const std::size_t n = ho.index.size();
     ParsedSubmission sub;
     CsvReader reader(source);
     const Header& h = reader.header();
@@ -304,9 +388,9 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
     while (reader.next(rec)) {
         ++sub.rows;
         const std::size_t line = rec.physical_line();
-        auto it = ho.index.find(rec[id_col]);
-        if (it == ho.index.end()) fail(line, m.id_column, "id is not in the test set");
-        const std::uint32_t pos = it->second;
+        const auto found = ho.index.find(rec[id_col]);
+        if (!found) fail(line, m.id_column, "id is not in the test set");
+        const std::uint32_t pos = *found;
         if (first_line[pos] != kUnseen && m.metric != Metric::map_iou) {
             fail(line, m.id_column,
                  "duplicate id (first on line " + std::to_string(first_line[pos]) + ")");
@@ -371,9 +455,10 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
         if (first_line[i] == kUnseen && missing++ == 0) example = i;
     }
     if (missing > 0) {
-        throw SubmissionError(
-            std::to_string(missing) + " id(s) of the test set are missing, e.g. \"" +
-            ho.ids[example].substr(0, 40) + "\" (column \"" + m.id_column + "\")");
+        throw SubmissionError(std::to_string(missing) +
+                              " id(s) of the test set are missing, e.g. \"" +
+                              std::string(ho.index.id(example).substr(0, 40)) + "\" (column \"" +
+                              m.id_column + "\")");
     }
     return sub;
 }
@@ -386,7 +471,7 @@ metrics::MetricResult score_submission(const Bundle& b, const ParsedSubmission& 
         case Metric::roc_auc:
             return metrics::score_roc_auc(ho.labels, sub.probabilities);
         case Metric::map_iou: {
-            std::vector<metrics::PatientBoxes> patients(ho.ids.size());
+            std::vector<metrics::PatientBoxes> patients(ho.index.size());
             for (std::size_t i = 0; i < patients.size(); ++i) {
                 patients[i].truth = ho.boxes[i];
                 patients[i].predicted = sub.boxes[i];
@@ -400,7 +485,7 @@ metrics::MetricResult score_submission(const Bundle& b, const ParsedSubmission& 
                 for (const auto& r : runs) out.push_back({r.begin, r.end});
                 return out;
             };
-            std::vector<metrics::MaskPair> images(ho.ids.size());
+            std::vector<metrics::MaskPair> images(ho.index.size());
             for (std::size_t i = 0; i < images.size(); ++i) {
                 images[i].predicted = convert(sub.masks[i]);
                 images[i].truth = convert(ho.masks[i]);

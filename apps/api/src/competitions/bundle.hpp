@@ -2,9 +2,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "competitions/csv_reader.hpp"
@@ -15,19 +15,39 @@
 
 namespace medforge::competitions {
 
-// Lets the id index be searched with a string_view (no allocation per submission row).
-struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-        return std::hash<std::string_view>{}(s);
+// id → position over a set of distinct ids, stored back to back in one buffer: an open-addressing
+// table of 64-bit slots (32-bit hash tag | position + 1), so a million ids cost two allocations,
+// not a million, and a lookup is one probe sequence over a flat array.
+class IdIndex {
+  public:
+    void reserve(std::size_t n);
+    // The id's position, inserting it (at position size()) when absent; .second says whether it
+    // was inserted.
+    std::pair<std::uint32_t, bool> insert(std::string_view id);
+    std::optional<std::uint32_t> find(std::string_view id) const;
+    std::size_t size() const { return offsets_.size() - 1; }
+    // Call once all ids are in: when every id is a canonical decimal integer and they fill a
+    // dense range (ids like 0..999999), lookups switch to a direct array (one memory access
+    // instead of a probe sequence and a string compare). Inserting afterwards is a logic error.
+    void finalize();
+    std::string_view id(std::size_t pos) const {
+        return std::string_view(arena_).substr(offsets_[pos], offsets_[pos + 1] - offsets_[pos]);
     }
+
+  private:
+    void grow();
+    std::optional<std::uint32_t> find_hashed(std::string_view id) const;
+    std::string arena_;
+    std::vector<std::uint32_t> dense_;  // value - dense_base_ → position + 1 (0 = absent)
+    std::uint64_t dense_base_ = 0;
+    std::vector<std::uint32_t> offsets_{0};
+    std::vector<std::uint64_t> slots_;
 };
 
-// The hidden labels of a bundle, parsed and checked once, aligned by position: ids[i] is the
-// i-th distinct id in holdout file order.
+// The hidden labels of a bundle, parsed and checked once, aligned by position: index.id(i) is
+// the i-th distinct id in holdout file order.
 struct Holdout {
-    std::vector<std::string> ids;
-    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> index;
+    IdIndex index;
     std::vector<std::int64_t> labels;                            // accuracy, roc_auc
     std::vector<std::vector<metrics::Box>> boxes;                // map_iou: Target=1 rows
     std::vector<std::vector<PixelRun>> masks;                    // mean_iou

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "competitions/bundle.hpp"
+
+namespace {
+
+using medforge::competitions::IdIndex;
+
+TEST(IdIndex, InsertFindAndPositionsInInsertionOrder) {
+    IdIndex idx;
+    EXPECT_FALSE(idx.find("a").has_value());
+    EXPECT_EQ(idx.insert("a"), std::make_pair(0u, true));
+    EXPECT_EQ(idx.insert("b"), std::make_pair(1u, true));
+    EXPECT_EQ(idx.insert("a"), std::make_pair(0u, false));
+    EXPECT_EQ(idx.size(), 2u);
+    EXPECT_EQ(idx.find("b"), 1u);
+    EXPECT_EQ(idx.id(1), "b");
+    EXPECT_FALSE(idx.find("").has_value());
+    EXPECT_EQ(idx.insert(""), std::make_pair(2u, true)) << "the empty string is an id like any";
+}
+
+TEST(IdIndex, GrowsPastManyIdsWithAndWithoutReserve) {
+    for (bool reserve : {false, true}) {
+        IdIndex idx;
+        if (reserve) idx.reserve(50000);
+        for (int i = 0; i < 50000; ++i) {
+            ASSERT_TRUE(idx.insert(std::to_string(i * 7919)).second);
+        }
+        ASSERT_EQ(idx.size(), 50000u);
+        for (int i = 0; i < 50000; ++i) {
+            ASSERT_EQ(idx.find(std::to_string(i * 7919)), static_cast<std::uint32_t>(i));
+            ASSERT_EQ(idx.id(static_cast<std::size_t>(i)), std::to_string(i * 7919));
+        }
+        EXPECT_FALSE(idx.find("1").has_value());
+        EXPECT_FALSE(idx.find("892.0").has_value());
+    }
+}
+
+TEST(IdIndex, ComparesRawBytes) {
+    IdIndex idx;
+    idx.insert("895");
+    EXPECT_FALSE(idx.find("895 ").has_value());
+    EXPECT_FALSE(idx.find(" 895").has_value());
+    EXPECT_FALSE(idx.find("0895").has_value());
+    EXPECT_TRUE(idx.find("895").has_value());
+}
+
+}  // namespace
+
+namespace {
+
+TEST(IdIndex, DenseIntegerIdsUseTheDirectTableAndKeepRawStringSemantics) {
+    IdIndex idx;
+    for (int i = 100; i < 1100; ++i) idx.insert(std::to_string(i));
+    idx.finalize();
+    EXPECT_EQ(idx.find("100"), 0u);
+    EXPECT_EQ(idx.find("1099"), 999u);
+    for (const char* miss : {"99", "1100", "0100", "+100", "100.0", "", "1e2", "100 "}) {
+        EXPECT_FALSE(idx.find(miss).has_value()) << miss;
+    }
+    EXPECT_THROW(idx.insert("5000"), std::logic_error);
+}
+
+TEST(IdIndex, SparseOrNonCanonicalIdsStayHashed) {
+    IdIndex sparse;
+    sparse.insert("1");
+    sparse.insert("1000000000");
+    sparse.finalize();
+    EXPECT_EQ(sparse.find("1000000000"), 1u);
+    EXPECT_FALSE(sparse.find("2").has_value());
+    IdIndex padded;
+    padded.insert("007");
+    padded.insert("8");
+    padded.finalize();
+    EXPECT_EQ(padded.find("007"), 0u);
+    EXPECT_FALSE(padded.find("7").has_value());
+}
+
+}  // namespace
