@@ -27,6 +27,9 @@ struct Server::Impl {
     Pipeline& pipeline;
     asio::io_context ioc;
     asio::thread_pool pool;
+    // The acceptor is used only on its own strand: the accept loop runs there and shutdown
+    // closes it there (Asio objects are not safe to touch from two threads at once).
+    asio::strand<asio::io_context::executor_type> accept_strand;
     tcp::acceptor acceptor;
     asio::signal_set signals;
     std::atomic<bool> stopping{false};
@@ -44,7 +47,8 @@ struct Server::Impl {
           pipeline(p),
           ioc(),
           pool(static_cast<std::size_t>(options.blocking_threads)),
-          acceptor(ioc),
+          accept_strand(asio::make_strand(ioc)),
+          acceptor(accept_strand),
           signals(ioc, SIGTERM, SIGINT) {}
 
     awaitable<void> accept_loop();
@@ -287,8 +291,10 @@ awaitable<void> Server::Impl::accept_loop() {
 void Server::Impl::begin_shutdown() {
     if (stopping.exchange(true)) return;
     log::info("http.shutdown_started", {{"in_flight", in_flight.load()}});
-    boost::system::error_code ec;
-    acceptor.close(ec);
+    asio::post(accept_strand, [this] {
+        boost::system::error_code ec;
+        acceptor.close(ec);
+    });
     cancel_idle();
     // Drain: wait for in-flight requests (bounded by the grace period), then stop the loop.
     drain_thread = std::thread([this] {
@@ -326,7 +332,7 @@ void Server::run() {
         log::info("http.signal", {{"signal", sig}});
         impl_->begin_shutdown();
     });
-    asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+    asio::co_spawn(impl_->accept_strand, impl_->accept_loop(), asio::detached);
     int n = impl_->options.io_threads > 0 ? impl_->options.io_threads
                                           : static_cast<int>(std::thread::hardware_concurrency());
     n = std::max(1, n);
