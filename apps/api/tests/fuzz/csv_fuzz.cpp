@@ -15,6 +15,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "../support/chunked_source.hpp"
 #include "competitions/csv_reader.hpp"
 #include "competitions/values.hpp"
 #include "fuzz_checks.hpp"
@@ -24,20 +25,7 @@ namespace {
 using namespace medforge::competitions;
 using fuzz::check;
 
-class ChunkedSource final : public ByteSource {
-  public:
-    ChunkedSource(std::string_view data, std::size_t chunk) : data_(data), chunk_(chunk) {}
-    std::size_t read(char* buffer, std::size_t capacity) override {
-        const std::size_t n = std::min({capacity, chunk_, data_.size()});
-        std::copy_n(data_.data(), n, buffer);
-        data_.remove_prefix(n);
-        return n;
-    }
-
-  private:
-    std::string_view data_;
-    std::size_t chunk_;
-};
+using medforge::testing::ChunkedSource;
 
 // Differential checks against std::from_chars (which rejects a leading '+').
 void check_values(std::string_view field) {

@@ -1,5 +1,7 @@
 #include "competitions/csv_reader.hpp"
 
+#include "../support/chunked_source.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,22 +18,7 @@ namespace {
 
 using namespace std::string_literals;
 
-// Hands out the input a few bytes per read, so records, quotes, CRLFs and UTF-8 sequences
-// straddle reads.
-class ChunkedSource final : public ByteSource {
-  public:
-    ChunkedSource(std::string_view data, std::size_t chunk) : data_(data), chunk_(chunk) {}
-    std::size_t read(char* buffer, std::size_t capacity) override {
-        const std::size_t n = std::min({capacity, chunk_, data_.size()});
-        std::copy_n(data_.data(), n, buffer);
-        data_.remove_prefix(n);
-        return n;
-    }
-
-  private:
-    std::string_view data_;
-    std::size_t chunk_;
-};
+using medforge::testing::ChunkedSource;
 
 // Produces a head and then `count` copies of `line` without holding them, to stream far more
 // than the reader may keep.
