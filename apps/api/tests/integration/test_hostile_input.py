@@ -212,12 +212,14 @@ def test_malformed_requests_are_4xx(server, raw):
 
 def test_slowloris_is_disconnected_and_others_are_served(server):
     closed_after: list[float] = []
+    started = threading.Event()
 
     def slow_client():
         s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
         t0 = time.monotonic()
         try:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            started.set()
             s.settimeout(1.0)
             while time.monotonic() - t0 < 15:
                 try:
@@ -241,7 +243,7 @@ def test_slowloris_is_disconnected_and_others_are_served(server):
 
     t = threading.Thread(target=slow_client, daemon=True)
     t.start()
-    time.sleep(0.3)  # let the slow client get going (not a condition wait)
+    assert started.wait(scaled(5)), "the slow client could not connect"
     t0 = time.monotonic()
     r = requests.get(server.base_url + "/healthz", timeout=5)
     assert r.status_code == 200 and time.monotonic() - t0 < 1.0
