@@ -33,12 +33,15 @@ Services::Services(const Config& c, db::Database& d, const Clock& clk)
       metrics(),
       background([](std::function<void()> fn) { fn(); }),
       auth(d, c, hasher, clk, token_cache,
-           [this](std::function<void()> fn) { background(std::move(fn)); }) {}
+           [this](std::function<void()> fn) { background(std::move(fn)); }),
+      bundles(),
+      scorer(d, c, clk, bundles, scoring::make_owner_id("api")) {}
 
 void register_all_routes(http::Router& router, Services& s) {
     register_system_routes(router, s);
     register_auth_routes(router, s);
     register_competition_routes(router, s);
+    register_submission_routes(router, s);
     register_openapi_route(router);
 }
 
@@ -97,6 +100,7 @@ int run_api(Config config) {
     opts.shutdown_grace_seconds = config.shutdown_grace_seconds;
     opts.blocking_threads = config.blocking_pool_threads;
     opts.blocking_queue_max = config.blocking_queue_max;
+    opts.spool_dir = config.submissions_dir + "/.incoming";
     http::Server server(opts, pipeline);
     services.background = [&server](std::function<void()> fn) {
         server.post_blocking(std::move(fn));

@@ -13,6 +13,8 @@
 #include "db/database.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
+#include "scoring/bundle_cache.hpp"
+#include "scoring/scorer.hpp"
 
 namespace medforge::app {
 
@@ -36,6 +38,9 @@ struct Services {
     // Where fire-and-forget DB writes go; the server points it at its blocking pool.
     std::function<void(std::function<void()>)> background;
     auth::AuthService auth;
+    // Bundles loaded for validation and scoring, and the upload route's auto-scorer.
+    scoring::BundleCache bundles;
+    scoring::Scorer scorer;
 };
 
 struct SeedReport {
@@ -51,6 +56,7 @@ SeedReport seed_competitions(db::Database& db, const Config& config, const Clock
 void register_system_routes(http::Router& router, Services& s);
 void register_competition_routes(http::Router& router, Services& s);
 void register_auth_routes(http::Router& router, Services& s);
+void register_submission_routes(http::Router& router, Services& s);
 // Registers GET /api/v1/openapi.json describing every route registered before it.
 void register_openapi_route(http::Router& router);
 nlohmann::json build_openapi(const http::Router& router);

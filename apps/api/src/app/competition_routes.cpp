@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "app/app.hpp"
+#include "app/competition_common.hpp"
 #include "competitions/manifest.hpp"
 #include "db/competitions_repo.hpp"
 #include "http/response.hpp"
@@ -15,8 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr Micros kDay = 86400 * kMicrosPerSecond;
-
 json summary_json(const db::CompetitionRecord& c) {
     return {{"slug", c.slug},
             {"title", c.title},
@@ -25,16 +24,6 @@ json summary_json(const db::CompetitionRecord& c) {
             {"submission_cap_per_day", c.submission_cap_per_day},
             {"status", c.status},
             {"dataset_slug", c.dataset_slug}};
-}
-
-db::CompetitionRecord find_competition(Services& s, const std::string& slug) {
-    std::optional<db::CompetitionRecord> c;
-    if (competitions::valid_slug(slug)) {
-        c = s.db.with_connection(
-            [&](db::Connection& conn) { return db::competitions::find_by_slug(conn, slug); });
-    }
-    if (!c) throw not_found("competition_not_found", "No competition has this slug.");
-    return *c;
 }
 
 const json kSummarySchema = {
@@ -49,6 +38,16 @@ const json kSummarySchema = {
       {"dataset_slug", {{"type", "string"}}}}}};
 
 }  // namespace
+
+db::CompetitionRecord find_competition(Services& s, const std::string& slug) {
+    std::optional<db::CompetitionRecord> c;
+    if (competitions::valid_slug(slug)) {
+        c = s.db.with_connection(
+            [&](db::Connection& conn) { return db::competitions::find_by_slug(conn, slug); });
+    }
+    if (!c) throw not_found("competition_not_found", "No competition has this slug.");
+    return *c;
+}
 
 void register_competition_routes(http::Router& router, Services& s) {
     router.add({.method = "GET",

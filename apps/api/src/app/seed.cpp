@@ -99,7 +99,7 @@ SeedReport seed_competitions(db::Database& db, const Config& config, const Clock
             r.leaderboard_rule = m.leaderboard_rule;
             r.evaluation_policy = m.evaluation_policy;
             r.dataset_id = dataset ? dataset->id : std::string{};
-            r.bundle_path = dir.string();
+            r.bundle_path = fs::absolute(dir, ec).string();
             r.created_at = now;
             r.updated_at = now;
             if (db::competitions::insert_if_missing(c, r)) ++report.competitions_added;

@@ -19,6 +19,16 @@ ApiError& ApiError::with_header(std::string name, std::string value) {
     return *this;
 }
 
+ApiError& ApiError::with_member(std::string name, std::int64_t value) {
+    int_members_[std::move(name)] = value;
+    return *this;
+}
+
+ApiError& ApiError::with_member(std::string name, std::string value) {
+    string_members_[std::move(name)] = std::move(value);
+    return *this;
+}
+
 const char* status_title(int status) {
     switch (status) {
         case 200:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,11 @@ class ApiError : public std::runtime_error {
 
     ApiError& with_errors(std::vector<FieldError> errors);
     ApiError& with_header(std::string name, std::string value);
+    // Extra members of the problem body (RFC 7807 extensions), e.g. max_bytes, cap_resets_at.
+    ApiError& with_member(std::string name, std::int64_t value);
+    ApiError& with_member(std::string name, std::string value);
+    const std::map<std::string, std::int64_t>& int_members() const { return int_members_; }
+    const std::map<std::string, std::string>& string_members() const { return string_members_; }
 
   private:
     int status_;
@@ -37,6 +43,8 @@ class ApiError : public std::runtime_error {
     std::string log_detail_;
     std::vector<FieldError> errors_;
     std::map<std::string, std::string> headers_;
+    std::map<std::string, std::int64_t> int_members_;
+    std::map<std::string, std::string> string_members_;
 };
 
 // The RFC 9110 reason phrase for a status, used as the problem title.

@@ -2,11 +2,15 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace medforge {
 
 // Strips spaces, tabs, CR and LF from both ends.
 std::string_view trim(std::string_view s);
+
+// Splits on every `sep` (empty pieces kept: "a,,b" → {"a", "", "b"}).
+std::vector<std::string_view> split(std::string_view s, char sep);
 
 // Decodes %XX escapes (malformed escapes stay as they are); '+' becomes a space when asked
 // (query strings), never in paths or URLs.

@@ -74,6 +74,12 @@ std::optional<CompetitionRecord> find_by_slug(Connection& c, const std::string& 
     return from_row(*r);
 }
 
+std::optional<CompetitionRecord> find_by_id(Connection& c, const std::string& id) {
+    auto r = c.query_one(std::string(kSelect) + "WHERE c.id = :id", {id});
+    if (!r) return std::nullopt;
+    return from_row(*r);
+}
+
 bool insert_if_missing(Connection& c, const CompetitionRecord& r) {
     if (c.query_one(kExists, {r.slug})) return false;
     try {

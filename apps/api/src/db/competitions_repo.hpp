@@ -47,6 +47,7 @@ namespace competitions {
 // Active competitions ordered by slug, after `after_slug` (keyset pagination).
 std::vector<CompetitionRecord> list_active(Connection& c, const std::string& after_slug, int limit);
 std::optional<CompetitionRecord> find_by_slug(Connection& c, const std::string& slug);
+std::optional<CompetitionRecord> find_by_id(Connection& c, const std::string& id);
 // Inserts unless a competition with this slug exists; returns whether it inserted.
 bool insert_if_missing(Connection& c, const CompetitionRecord& r);
 // Submissions of the user to the competition created at or after `since` that count toward the

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ struct Request {
     std::string query;
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
     std::string body;
+    // For body_to_file routes: the temporary file holding the body (removed after the response
+    // unless the handler moved it) and its size.
+    std::string body_file;
+    std::uint64_t body_size = 0;
     IpAddress peer;
     IpAddress client;  // after trusted-proxy X-Forwarded-For resolution
     std::string request_id;

@@ -39,8 +39,12 @@ Pipeline::Pipeline(const Config& config, const Router& router, auth::AuthService
       metrics_(metrics) {}
 
 std::size_t Pipeline::body_limit(std::string_view method, std::string_view path) const {
-    auto m = router_.match(method, path);
-    return m.route != nullptr ? m.route->body_limit : kJsonBodyLimit;
+    const Route* r = route_for(method, path);
+    return r != nullptr ? r->body_limit : kJsonBodyLimit;
+}
+
+const Route* Pipeline::route_for(std::string_view method, std::string_view path) const {
+    return router_.match(method, path).route;
 }
 
 void Pipeline::assign_request_id(Request& req) const {
@@ -160,14 +164,9 @@ Pipeline::Prepared Pipeline::prepare(Request& req) {
     return out;
 }
 
-Response Pipeline::execute(Request& req) {
+Response Pipeline::guarded(Request& req, const std::function<Response()>& fn) {
     try {
-        if (!req.credential_resolved) {
-            req.principal = auth_.authenticate(req.credential, req.credential_kind);
-            req.credential_resolved = true;
-            check_access(req);
-        }
-        return req.route->handler(req);
+        return fn();
     } catch (const ApiError& e) {
         if (e.status() >= 500 || !e.log_detail().empty()) {
             log::warn(
@@ -185,6 +184,33 @@ Response Pipeline::execute(Request& req) {
         return problem(req, ApiError(500, "internal_error",
                                      "An unexpected error occurred; it has been logged."));
     }
+}
+
+Response Pipeline::execute(Request& req) {
+    return guarded(req, [&] {
+        if (!req.credential_resolved) {
+            req.principal = auth_.authenticate(req.credential, req.credential_kind);
+            req.credential_resolved = true;
+            check_access(req);
+        }
+        return req.route->handler(req);
+    });
+}
+
+std::optional<Response> Pipeline::before_body(Request& req) {
+    bool passed = false;
+    Response r = guarded(req, [&] {
+        if (!req.credential_resolved) {
+            req.principal = auth_.authenticate(req.credential, req.credential_kind);
+            req.credential_resolved = true;
+            check_access(req);
+        }
+        if (req.route->before_body) req.route->before_body(req);
+        passed = true;
+        return Response{};
+    });
+    if (passed) return std::nullopt;
+    return r;
 }
 
 void Pipeline::finish(const Request& req, Response& resp, double seconds) {

@@ -22,6 +22,8 @@ class Pipeline {
              auth::RateLimiter& limiter, const Clock& clock, Metrics& metrics);
 
     std::size_t body_limit(std::string_view method, std::string_view path) const;
+    // The route a request line names, if any.
+    const Route* route_for(std::string_view method, std::string_view path) const;
 
     struct Prepared {
         std::optional<Response> response;  // answered already (error, preflight)
@@ -29,12 +31,18 @@ class Pipeline {
     };
     Prepared prepare(Request& req);
     Response execute(Request& req);
+    // For body_to_file routes, after prepare() and before the body is read: resolves the
+    // credential if prepare() could not, checks access and runs the route's before_body. A
+    // response means the request is refused (its body is never stored).
+    std::optional<Response> before_body(Request& req);
     // Adds the standard headers and records the request in logs and metrics.
     void finish(const Request& req, Response& resp, double seconds);
     // A problem response for failures the socket layer detects (bad request line, 413, 431...).
     Response early_problem(Request& req, const ApiError& error);
 
   private:
+    // Runs fn, mapping ApiError, DB outages and unexpected exceptions to problem responses.
+    Response guarded(Request& req, const std::function<Response()>& fn);
     void assign_request_id(Request& req) const;
     void add_cors(const Request& req, Response& resp) const;
     void read_credential(Request& req) const;

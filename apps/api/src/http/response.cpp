@@ -53,6 +53,8 @@ Response problem(const Request& req, const ApiError& error) {
         }
         body["errors"] = std::move(list);
     }
+    for (const auto& [k, v] : error.int_members()) body[k] = v;
+    for (const auto& [k, v] : error.string_members()) body[k] = v;
     Response r;
     r.status = error.status();
     r.content_type = "application/problem+json";

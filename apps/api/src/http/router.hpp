@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/errors.hpp"
 #include "http/message.hpp"
 
 namespace medforge::http {
@@ -24,6 +25,10 @@ enum class Exec {
 };
 
 using Handler = std::function<Response(Request&)>;
+// Refuses a request before its body is read by throwing ApiError (e.g. a daily cap).
+using BodyGate = std::function<void(Request&)>;
+// The error for a body over the route's limit: (limit, size seen or announced).
+using TooLarge = std::function<ApiError(std::size_t limit, std::size_t size)>;
 
 constexpr std::size_t kJsonBodyLimit = std::size_t{64} * 1024;
 
@@ -38,6 +43,11 @@ struct Route {
     std::size_t body_limit = kJsonBodyLimit;
     bool rate_limited = false;    // signup/login: AUTH_RATE_LIMIT
     bool state_changing = false;  // derived from the method; origin guard applies
+    // Uploads: the body goes to a temporary file (Request::body_file), never to memory, and only
+    // after the pipeline (origin, credentials, access) and `before_body` have let it through.
+    bool body_to_file = false;
+    BodyGate before_body;  // body_to_file routes only; runs on the blocking pool
+    TooLarge too_large;    // default: 413 payload_too_large
     // OpenAPI fragments.
     std::string summary;
     nlohmann::json request_schema;  // null = no body

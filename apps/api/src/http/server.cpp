@@ -1,14 +1,20 @@
 #include "http/server.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "core/ids.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
 
@@ -54,6 +60,8 @@ struct Server::Impl {
     awaitable<void> accept_loop();
     awaitable<void> serve(tcp::socket socket);
     awaitable<Response> dispatch(Request& req);
+    // Runs fn on the blocking pool (503 server_busy when its queue is full).
+    awaitable<Response> run_blocking(Request& req, std::function<Response()> fn);
     void begin_shutdown();
     // Cancels the pending read of every idle connection, on that connection's strand. The entry
     // is looked up again there, so a connection that has since finished is never touched.
@@ -96,6 +104,65 @@ ApiError payload_too_large(std::size_t limit) {
                     "The request body exceeds " + std::to_string(limit) + " bytes.");
 }
 
+// A private temporary file for an upload's body: closed and removed when the request is done
+// (a handler that keeps the body renames the file first, and the removal then finds nothing).
+struct TempFile {
+    std::string path;
+    int fd = -1;
+    TempFile() = default;
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    ~TempFile() {
+        if (fd >= 0) ::close(fd);
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
+
+// Creates `<dir>/upload-<random>.part` (0600, O_EXCL); returns "" and sets `error` on failure.
+std::string make_spool_file(const std::string& dir, int& fd, std::string& error) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        std::string path = dir + "/upload-" + request_uuid() + ".part";
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) return path;
+        if (errno != EEXIST) break;
+    }
+    error = std::string("cannot create a spool file in ") + dir + ": " + std::strerror(errno);
+    return {};
+}
+
+bool write_all(int fd, const char* data, std::size_t n, std::string& error) {
+    while (n > 0) {
+        const ssize_t w = ::write(fd, data, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            error = std::string("spool write failed: ") + std::strerror(errno);
+            return false;
+        }
+        data += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return true;
+}
+
+bool expects_continue(const bhttp::request_header<>& head) {
+    auto it = head.find(bhttp::field::expect);
+    return it != head.end() && beast::iequals(it->value(), "100-continue");
+}
+
+// Reads and drops what the client still sends (at most `limit` + 64 KiB, for at most 5 s).
+awaitable<void> drain(beast::tcp_stream& stream, std::size_t limit) {
+    std::vector<char> sink(std::size_t{64} * 1024);
+    std::size_t total = 0;
+    stream.expires_after(std::chrono::seconds(5));
+    while (total <= limit + sink.size()) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), as_tuple);
+        if (ec) break;
+        total += n;
+    }
+}
+
 Request to_request(const bhttp::request_header<>& msg, const IpAddress& peer) {
     Request req;
     req.method = std::string(msg.method_string());
@@ -136,6 +203,10 @@ awaitable<Response> Server::Impl::dispatch(Request& req) {
     auto prepared = pipeline.prepare(req);
     if (prepared.response) co_return std::move(*prepared.response);
     if (prepared.run_inline) co_return pipeline.execute(req);
+    co_return co_await run_blocking(req, [&] { return pipeline.execute(req); });
+}
+
+awaitable<Response> Server::Impl::run_blocking(Request& req, std::function<Response()> fn) {
     if (blocking_queued.load() >= options.blocking_queue_max) {
         co_return pipeline.early_problem(
             req, ApiError(503, "server_busy", "The server is busy; try again shortly.")
@@ -147,8 +218,7 @@ awaitable<Response> Server::Impl::dispatch(Request& req) {
         ~Dec() { --n; }
     } dec{blocking_queued};
     co_return co_await asio::co_spawn(
-        pool.get_executor(), [&]() -> awaitable<Response> { co_return pipeline.execute(req); },
-        use_awaitable);
+        pool.get_executor(), [&]() -> awaitable<Response> { co_return fn(); }, use_awaitable);
 }
 
 awaitable<void> Server::Impl::serve(tcp::socket socket) {
@@ -203,12 +273,13 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         } inflight_guard{in_flight};
 
         // The whole header must arrive within the header deadline (slow clients are cut off).
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+        // The header is read with an empty body; the body type is chosen once the route is known.
+        bhttp::request_parser<bhttp::empty_body> head_parser;
+        head_parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         // The route's own limit is applied once the header names the route.
-        parser.body_limit(boost::none);
+        head_parser.body_limit(boost::none);
         stream.expires_after(std::chrono::seconds(options.header_timeout_seconds));
-        auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple);
+        auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, head_parser, as_tuple);
         const auto started = std::chrono::steady_clock::now();
         if (hec) {
             if (hec == bhttp::error::header_limit) {
@@ -220,7 +291,7 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             break;
         }
 
-        const auto& head = parser.get();
+        const auto& head = head_parser.get();
         // Beast checks header_limit only against unconsumed bytes, so a header that arrives in
         // one piece can exceed it; measure the parsed header as well.
         std::size_t header_bytes = head.method_string().size() + head.target().size() + 12;
@@ -230,42 +301,161 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             break;
         }
         const std::string target(head.target());
-        const std::size_t limit = pipeline.body_limit(
+        const Route* route = pipeline.route_for(
             head.method_string(), std::string_view(target).substr(0, target.find('?')));
-        if (auto len = parser.content_length(); len && *len > limit) {
-            co_await reject(&head.base(), payload_too_large(limit));
-            break;
-        }
-        parser.body_limit(limit);
-        if (!parser.is_done()) {
-            stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
-            auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, as_tuple);
-            if (bec) {
-                if (bec == bhttp::error::body_limit) {
-                    co_await reject(&head.base(), payload_too_large(limit));
-                } else if (!peer_went_away(bec) && bec != bhttp::error::partial_message) {
-                    co_await reject(&head.base(),
-                                    ApiError(400, "bad_request", "The request body is malformed."));
+        const std::size_t limit = route != nullptr ? route->body_limit : kJsonBodyLimit;
+        auto too_large = [&](std::size_t size) {
+            return route != nullptr && route->too_large ? route->too_large(limit, size)
+                                                        : payload_too_large(limit);
+        };
+        const bool to_file = route != nullptr && route->body_to_file;
+
+        Request req;
+        Response resp;
+        bool answered = false;     // resp is final (a refusal before or while reading the body)
+        bool body_unread = false;  // the refusal left body bytes on the wire: drain, then close
+        TempFile body_file;
+        if (to_file) {
+            // Uploads: the pipeline and the route's gate run before a byte of the body is read.
+            req = to_request(head, peer);
+            req.received_at = SystemClock().now();
+            auto prepared = pipeline.prepare(req);
+            if (prepared.response) {
+                resp = std::move(*prepared.response);
+                answered = true;
+            } else {
+                auto refusal = co_await run_blocking(req, [&]() -> Response {
+                    return pipeline.before_body(req).value_or(Response{0});
+                });
+                if (refusal.status != 0) {
+                    resp = std::move(refusal);
+                    answered = true;
                 }
+            }
+            body_unread = answered && !head_parser.is_done();
+        }
+        const auto content_length = head_parser.content_length();
+        if (!answered && content_length && *content_length > limit) {
+            if (!to_file) {
+                co_await reject(&head.base(), too_large(static_cast<std::size_t>(*content_length)));
                 break;
             }
+            resp =
+                pipeline.early_problem(req, too_large(static_cast<std::size_t>(*content_length)));
+            answered = true;
+            body_unread = true;
+        }
+        if (!answered && !head_parser.is_done() && expects_continue(head)) {
+            // The client waits for this before sending the body (curl does for large uploads).
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+            auto [cec, cn] = co_await asio::async_write(
+                stream, asio::buffer(kContinue.data(), kContinue.size()), as_tuple);
+            if (cec) break;
         }
 
-        auto msg = parser.release();
-        Request req = to_request(msg, peer);
-        req.body = std::move(msg.body());
-        req.received_at = SystemClock().now();
-        Response resp = co_await dispatch(req);
+        std::optional<bhttp::request<bhttp::string_body>> msg;
+        if (!answered && to_file) {
+            // Stream the body to a private temporary file, enforcing the limit as it arrives.
+            std::string error;
+            body_file.path = make_spool_file(options.spool_dir, body_file.fd, error);
+            if (body_file.path.empty()) {
+                log::error("http.spool_failed", {{"request_id", req.request_id}, {"error", error}});
+                resp = pipeline.early_problem(
+                    req, ApiError(503, "storage_unavailable",
+                                  "The upload could not be stored; try again shortly."));
+                answered = true;
+                body_unread = true;
+            } else {
+                bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(head_parser));
+                body_parser.body_limit(boost::none);
+                std::vector<char> chunk(std::size_t{64} * 1024);
+                std::uint64_t written = 0;
+                bool aborted = false;
+                stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+                while (!body_parser.is_done()) {
+                    body_parser.get().body().data = chunk.data();
+                    body_parser.get().body().size = chunk.size();
+                    auto [bec, bn] =
+                        co_await bhttp::async_read(stream, buffer, body_parser, as_tuple);
+                    if (bec == bhttp::error::need_buffer) bec = {};
+                    if (bec) {
+                        if (!peer_went_away(bec) && bec != bhttp::error::partial_message) {
+                            co_await reject(
+                                &body_parser.get().base(),
+                                ApiError(400, "bad_request", "The request body is malformed."));
+                        }
+                        aborted = true;
+                        break;
+                    }
+                    const std::size_t got = chunk.size() - body_parser.get().body().size;
+                    written += got;
+                    if (written > limit) {
+                        resp = pipeline.early_problem(req, too_large(written));
+                        answered = true;
+                        body_unread = !body_parser.is_done();
+                        break;
+                    }
+                    if (got > 0 && !write_all(body_file.fd, chunk.data(), got, error)) {
+                        log::error("http.spool_failed",
+                                   {{"request_id", req.request_id}, {"error", error}});
+                        resp = pipeline.early_problem(
+                            req, ApiError(503, "storage_unavailable",
+                                          "The upload could not be stored; try again shortly."));
+                        answered = true;
+                        body_unread = !body_parser.is_done();
+                        break;
+                    }
+                }
+                if (aborted) break;
+                if (!answered) {
+                    ::close(body_file.fd);
+                    body_file.fd = -1;
+                    req.body_file = body_file.path;
+                    req.body_size = written;
+                    req.credential_resolved = true;
+                    resp = co_await run_blocking(req, [&] { return pipeline.execute(req); });
+                    answered = true;
+                }
+                msg.emplace(body_parser.get().base(), std::string{});
+            }
+        } else if (!answered) {
+            bhttp::request_parser<bhttp::string_body> parser(std::move(head_parser));
+            parser.body_limit(limit);
+            if (!parser.is_done()) {
+                stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+                auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, as_tuple);
+                if (bec) {
+                    if (bec == bhttp::error::body_limit) {
+                        co_await reject(&head.base(), too_large(limit + 1));
+                    } else if (!peer_went_away(bec) && bec != bhttp::error::partial_message) {
+                        co_await reject(&head.base(), ApiError(400, "bad_request",
+                                                               "The request body is malformed."));
+                    }
+                    break;
+                }
+            }
+            msg.emplace(parser.release());
+            req = to_request(*msg, peer);
+            req.body = std::move(msg->body());
+            req.received_at = SystemClock().now();
+            resp = co_await dispatch(req);
+        }
+        if (!msg) msg.emplace(head.base(), std::string{});
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         pipeline.finish(req, resp, seconds);
-        const bool keep_alive = msg.keep_alive() && !resp.close_connection && !stopping.load();
-        auto out = to_message(std::move(resp), msg.version(), keep_alive);
+        const bool keep_alive =
+            msg->keep_alive() && !resp.close_connection && !body_unread && !stopping.load();
+        auto out = to_message(std::move(resp), msg->version(), keep_alive);
         stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
         auto [wec, wn] = co_await bhttp::async_write(stream, out, as_tuple);
         if (wec || !keep_alive) {
             boost::system::error_code ec;
             stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+            // A refused upload's body may still be on its way: read and drop it (bounded), so
+            // the client reads our answer instead of a connection reset.
+            if (!wec && body_unread) co_await drain(stream, limit);
             break;
         }
         first = false;

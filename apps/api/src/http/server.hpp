@@ -21,6 +21,8 @@ struct ServerOptions {
     int blocking_threads = 8;
     int blocking_queue_max = 1024;
     std::size_t header_limit = std::size_t{16} * 1024;
+    // Where upload bodies (routes with body_to_file) are spooled; created on demand.
+    std::string spool_dir = "/tmp";
 };
 
 // HTTP/1.1 on Asio/Beast: one coroutine per connection, keep-alive, pipelined requests answered
