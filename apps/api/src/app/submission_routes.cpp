@@ -106,14 +106,25 @@ ApiError cap_reached(std::int64_t cap, Micros resets_at, Micros now) {
         .with_member("cap_resets_at", format_iso8601(resets_at));
 }
 
+// 422s carry the field-level `errors` list like every other 422 (loc: the uploaded file).
 ApiError invalid(std::string detail) {
-    return ApiError(422, "submission_invalid", std::move(detail));
+    ApiError e(422, "submission_invalid", detail);
+    e.with_errors({{{"body", "file"}, std::move(detail), "submission_invalid"}});
+    return e;
+}
+
+ApiError invalid_csv(const competitions::CsvError& csv) {
+    ApiError e = invalid(csv.what());
+    e.with_member("line", static_cast<std::int64_t>(csv.line()));
+    if (!csv.column().empty()) e.with_member("column", csv.column());
+    return e;
 }
 
 ApiError too_large(std::int64_t max_bytes, std::uint64_t size) {
-    return ApiError(422, "submission_too_large",
-                    "The file is larger than the " + std::to_string(max_bytes) +
-                        "-byte limit for submissions.")
+    const std::string detail =
+        "The file is larger than the " + std::to_string(max_bytes) + "-byte limit for submissions.";
+    return ApiError(422, "submission_too_large", detail)
+        .with_errors({{{"body", "file"}, detail, "too_large"}})
         .with_member("max_bytes", max_bytes)
         .with_member("size_bytes", static_cast<std::int64_t>(size));
 }
@@ -283,7 +294,7 @@ http::Response upload(Services& s, http::Request& req) {
     } catch (const competitions::SubmissionError& e) {
         throw invalid(e.what());
     } catch (const competitions::CsvError& e) {
-        throw invalid(e.what());
+        throw invalid_csv(e);
     } catch (const std::system_error& e) {
         throw storage_error(e.what());
     }

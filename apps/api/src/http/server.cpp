@@ -112,9 +112,12 @@ struct TempFile {
     TempFile() = default;
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
-    ~TempFile() {
+    ~TempFile() { reset(); }
+    void reset() {
         if (fd >= 0) ::close(fd);
         if (!path.empty()) ::unlink(path.c_str());
+        fd = -1;
+        path.clear();
     }
 };
 
@@ -442,6 +445,7 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             resp = co_await dispatch(req);
         }
         if (!msg) msg.emplace(head.base(), std::string{});
+        body_file.reset();  // before answering: a refused upload leaves nothing behind
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         pipeline.finish(req, resp, seconds);

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <thread>
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -76,7 +79,11 @@ std::string make_owner_id(const std::string& role) {
 
 Scorer::Scorer(db::Database& db, const Config& config, const Clock& clock, BundleCache& bundles,
                std::string owner)
-    : db_(db), config_(config), clock_(clock), bundles_(bundles), owner_(std::move(owner)) {}
+    : db_(db), config_(config), clock_(clock), bundles_(bundles), owner_(std::move(owner)) {
+    if (const char* v = std::getenv("MEDFORGE_FAULT_SCORING_DELAY_MS")) {
+        fault_delay_ms_ = std::clamp(std::atoi(v), 0, 600000);
+    }
+}
 
 std::optional<Outcome> Scorer::run_one(const std::optional<std::string>& only_id) {
     const Micros lease = static_cast<Micros>(config_.scoring_lease_seconds) * kMicrosPerSecond;
@@ -104,6 +111,9 @@ std::optional<Outcome> Scorer::run_one(const std::optional<std::string>& only_id
 Outcome Scorer::score_claimed(const db::SubmissionRecord& claimed) {
     Outcome out;
     out.submission_id = claimed.id;
+    if (fault_delay_ms_ > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(fault_delay_ms_));
+    }
     const auto started = clock_.now();
     try {
         auto comp = db_.with_connection([&](db::Connection& c) {

@@ -79,6 +79,9 @@ class Scorer {
     const Clock& clock_;
     BundleCache& bundles_;
     std::string owner_;
+    // Fault injection for the crash tests: MEDFORGE_FAULT_SCORING_DELAY_MS holds each claimed job
+    // this long before scoring it, so a test can kill the scorer mid-job. 0 (unset) in service.
+    int fault_delay_ms_ = 0;
 };
 
 // "<host>:<pid>:<random>" — unique per scorer, readable in the admin queue.
