@@ -63,6 +63,15 @@ void scoring_loop(scoring::Scorer& scorer, Stop& stop, double interval, bool onc
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Signals go to one dedicated thread: block them before any thread exists (the log flusher
+    // included), so every thread inherits the mask. SIGUSR1 ends the signal thread at exit.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
     CLI::App cli{
         "medforge-worker: claims queued competition submissions from the database and scores\n"
         "them against the hidden holdout. Each claim is a lease (SCORING_LEASE_SECONDS); a job\n"
@@ -100,13 +109,6 @@ int main(int argc, char** argv) {
     }
     log::init(config.log_level);
 
-    // Signals go to a dedicated thread (blocked everywhere else).
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
     std::unique_ptr<db::Database> db;
     try {
         db = app::open_database(config, static_cast<std::size_t>(concurrency) + 1);
@@ -119,20 +121,12 @@ int main(int argc, char** argv) {
     Stop stop;
     std::thread signals([&] {
         int sig = 0;
-        sigset_t wait_set = set;
-        sigaddset(&wait_set, SIGUSR1);  // sent by main to end this thread
-        sigwait(&wait_set, &sig);
+        sigwait(&set, &sig);
         if (sig != SIGUSR1) {
             log::info("worker.signal", {{"signal", sig}});
             stop.request();
         }
     });
-    {
-        sigset_t usr;
-        sigemptyset(&usr);
-        sigaddset(&usr, SIGUSR1);
-        pthread_sigmask(SIG_BLOCK, &usr, nullptr);
-    }
 
     SystemClock clock;
     scoring::BundleCache bundles;
@@ -150,7 +144,7 @@ int main(int argc, char** argv) {
             [&, sc = s.get()] { scoring_loop(*sc, stop, interval, once, scored); });
     }
     for (auto& t : threads) t.join();
-    pthread_kill(signals.native_handle(), SIGUSR1);
+    if (!stop.requested) pthread_kill(signals.native_handle(), SIGUSR1);
     signals.join();
     log::info("worker.stopped", {{"scored", scored.load()}});
     log::flush();
