@@ -138,8 +138,8 @@ Outcome Scorer::score_claimed(const db::SubmissionRecord& claimed) {
         score.holdout_sha256 = bundle->holdout_sha256;
         score.row_count = static_cast<std::int64_t>(file.parsed.rows);
         const bool kept = db_.with_connection([&](db::Connection& c) {
-            return db::submissions::record_score(c, claimed, owner_, score,
-                                                 bundle->manifest.higher_is_better, clock_.now());
+            return db::submissions::record_score(c, claimed, owner_, score, comp->higher_is_better,
+                                                 clock_.now());
         });
         out.kind = kept ? Outcome::Kind::scored : Outcome::Kind::lost_lease;
         log::info(kept ? "scoring.scored" : "scoring.lease_lost",

@@ -212,6 +212,18 @@ class TestDatabase:
             rows.append(tuple(None if v == "NULL" else v for v in line.split("\t")))
         return rows
 
+    def execute(self, sql: str) -> None:
+        """Run a write statement directly (tests that set up states the API cannot produce)."""
+        if self.dialect == "sqlite":
+            con = sqlite3.connect(str(self.path), timeout=10)
+            try:
+                con.execute(sql)
+                con.commit()
+            finally:
+                con.close()
+        else:
+            self._mariadb(sql, database=self.name)
+
     def tables(self) -> set[str]:
         if self.dialect == "sqlite":
             return {r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")}

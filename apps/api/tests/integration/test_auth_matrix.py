@@ -6,6 +6,7 @@ own OpenAPI document (generated from its router), so a new route without a row f
 
 from __future__ import annotations
 
+import pathlib
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -63,6 +64,24 @@ def _login(c: Ctx, who: str):
     return c.api.post("/api/v1/auth/login", json={"email": u.email, "password": u.password}, **c.creds(who))
 
 
+_SAMPLE = (pathlib.Path(__file__).resolve().parents[2] / "data" / "competitions" / "titanic-survival"
+           / "sample_submission.csv").read_bytes()
+
+
+def _upload(c: Ctx, who: str):
+    return c.api.post("/api/v1/competitions/titanic-survival/submissions?filename=m.csv",
+                      data=_SAMPLE, headers={"Content-Type": "text/csv"}, **c.creds(who))
+
+
+def _users_submission(c: Ctx) -> str:
+    """One submission owned by USER (made once per module)."""
+    if not hasattr(c, "submission_id"):
+        r = _upload(c, USER)
+        assert r.status_code == 201, r.text
+        c.submission_id = r.json()["data"]["submission"]["id"]
+    return c.submission_id
+
+
 AUTH_CODES = {401: "authentication_required"}
 ADMIN_CODES = {401: "authentication_required", 403: "admin_required"}
 
@@ -102,6 +121,29 @@ MATRIX: dict[tuple[str, str], Row] = {
         _all(200),
         lambda c, w: c.api.get("/api/v1/competitions/titanic-survival/files/sample_submission.csv",
                                **c.creds(w))),
+    ("POST", "/api/v1/competitions/{slug}/submissions"): Row(_user_route(201), _upload, AUTH_CODES),
+    ("GET", "/api/v1/competitions/{slug}/submissions/me"): Row(
+        _user_route(200),
+        lambda c, w: c.api.get("/api/v1/competitions/titanic-survival/submissions/me", **c.creds(w)),
+        AUTH_CODES),
+    ("GET", "/api/v1/submissions/{id}"): Row(
+        {ANON: 401, USER: 200, OTHER: 403, ADMIN: 200},
+        lambda c, w: c.api.get(f"/api/v1/submissions/{_users_submission(c)}", **c.creds(w)),
+        {401: "authentication_required", 403: "not_owner"}),
+    ("GET", "/api/v1/competitions/{slug}/leaderboard"): Row(
+        _all(200), lambda c, w: c.api.get("/api/v1/competitions/titanic-survival/leaderboard",
+                                          **c.creds(w))),
+    ("GET", "/api/v1/competitions/{slug}/leaderboard/history"): Row(
+        _all(200), lambda c, w: c.api.get(
+            "/api/v1/competitions/titanic-survival/leaderboard/history", **c.creds(w))),
+    ("GET", "/api/v1/admin/submissions"): Row(
+        _admin_route(200), lambda c, w: c.api.get("/api/v1/admin/submissions", **c.creds(w)),
+        ADMIN_CODES),
+    ("POST", "/api/v1/admin/submissions/{id}/score"): Row(
+        _admin_route(202),
+        lambda c, w: c.api.post(f"/api/v1/admin/submissions/{_users_submission(c)}/score",
+                                **c.creds(w)),
+        ADMIN_CODES),
 }
 
 
