@@ -74,8 +74,11 @@ constexpr const char* kPageSelect =
     "SELECT le.user_id, u.display_name, le.best_submission_id, le.primary_score, le.rank_score, "
     "le.scored_at, le.submission_count FROM leaderboard_entries le JOIN users u ON u.id = "
     "le.user_id WHERE le.competition_id = :c ";
+// The leading `>=` gives both engines an index range to start from; the OR alone makes them
+// scan the competition's entries from the top.
 constexpr const char* kPageAfter =
-    "AND (le.rank_score > :r1 OR (le.rank_score = :r2 AND (le.scored_at > :t1 OR (le.scored_at = "
+    "AND le.rank_score >= :r0 AND (le.rank_score > :r1 OR (le.rank_score = :r2 AND (le.scored_at > "
+    ":t1 OR (le.scored_at = "
     ":t2 AND le.best_submission_id > :s)))) ";
 constexpr const char* kPageOrder =
     "ORDER BY le.rank_score, le.scored_at, le.best_submission_id LIMIT :lim";
@@ -289,8 +292,8 @@ std::vector<LeaderboardEntry> page(Connection& c, const std::string& competition
     std::vector<Value> params{competition_id};
     if (after) {
         sql += kPageAfter;
-        params.insert(params.end(), {after->rank_score, after->rank_score, after->scored_at,
-                                     after->scored_at, after->submission_id});
+        params.insert(params.end(), {after->rank_score, after->rank_score, after->rank_score,
+                                     after->scored_at, after->scored_at, after->submission_id});
     }
     sql += kPageOrder;
     params.emplace_back(std::int64_t{limit});
