@@ -42,6 +42,7 @@ void register_all_routes(http::Router& router, Services& s) {
     register_auth_routes(router, s);
     register_competition_routes(router, s);
     register_submission_routes(router, s);
+    register_dataset_routes(router, s);
     register_openapi_route(router);
 }
 

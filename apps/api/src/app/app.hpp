@@ -55,6 +55,7 @@ SeedReport seed_competitions(db::Database& db, const Config& config, const Clock
 
 void register_system_routes(http::Router& router, Services& s);
 void register_competition_routes(http::Router& router, Services& s);
+void register_dataset_routes(http::Router& router, Services& s);
 void register_auth_routes(http::Router& router, Services& s);
 void register_submission_routes(http::Router& router, Services& s);
 // Registers GET /api/v1/openapi.json describing every route registered before it.

@@ -1,13 +1,13 @@
 // The competition catalog: list, detail (with the caller's remaining submissions today) and the
 // public bundle files.
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <sys/stat.h>
 
 #include "app/app.hpp"
 #include "app/competition_common.hpp"
 #include "competitions/manifest.hpp"
+#include "core/confined_path.hpp"
 #include "db/competitions_repo.hpp"
+#include "http/file_response.hpp"
 #include "http/response.hpp"
 
 namespace medforge::app {
@@ -118,25 +118,21 @@ void register_competition_routes(http::Router& router, Services& s) {
                                 "file_not_found",
                                 "Only sample_submission.csv and test_ids.csv can be downloaded.");
                         }
-                        std::ifstream in(std::filesystem::path(c.bundle_path) / name,
-                                         std::ios::binary);
-                        if (!in) {
+                        auto file = open_confined(c.bundle_path, name);
+                        if (!file || !S_ISREG(file->st.st_mode)) {
                             throw ApiError(404, "file_not_found",
                                            "This competition's file is not available.",
                                            "bundle file unreadable for " + c.slug);
                         }
-                        std::ostringstream body;
-                        body << in.rdbuf();
-                        http::Response r;
-                        r.content_type = "text/csv; charset=utf-8";
-                        r.body = body.str();
-                        r.set_header("Content-Disposition",
-                                     "attachment; filename=\"" + c.slug + "-" + name + "\"");
-                        return r;
+                        // Streamed from the open file (never read into memory); Range works.
+                        return http::file_response(req, std::move(file->fd), file->st,
+                                                   c.slug + "-" + name, "text/csv; charset=utf-8");
                     },
-                .summary = "Download sample_submission.csv or test_ids.csv (nothing else)",
-                .response_schema = {{"type", "string"}},
-                .problem_statuses = {404}});
+                .summary = "Download sample_submission.csv or test_ids.csv (nothing else; a "
+                           "single Range gives 206)",
+                .response_schema = nlohmann::json::object(),
+                .problem_statuses = {404, 416},
+                .file_content_type = "text/csv"});
 }
 
 }  // namespace medforge::app

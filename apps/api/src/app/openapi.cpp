@@ -8,21 +8,38 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> path_params(const std::string& pattern) {
+// The pattern as an OpenAPI path: a trailing wildcard `{path...}` is an ordinary `{path}`
+// parameter there (its value may contain slashes).
+std::string openapi_path(const std::string& pattern) {
+    std::string out = pattern;
+    for (auto pos = out.find("...}"); pos != std::string::npos; pos = out.find("...}", pos)) {
+        out.erase(pos, 3);
+    }
+    return out;
+}
+
+std::vector<std::string> path_params(const std::string& path) {
     std::vector<std::string> out;
     std::size_t pos = 0;
-    while ((pos = pattern.find('{', pos)) != std::string::npos) {
-        auto end = pattern.find('}', pos);
-        out.push_back(pattern.substr(pos + 1, end - pos - 1));
+    while ((pos = path.find('{', pos)) != std::string::npos) {
+        auto end = path.find('}', pos);
+        out.push_back(path.substr(pos + 1, end - pos - 1));
         pos = end;
     }
     return out;
 }
 
-std::string operation_id(const http::Route& r) {
+std::string operation_id(const http::Route& r, const std::string& path) {
     std::string id = r.method;
-    for (char c : r.pattern) id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+    for (char c : path) id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
     return id;
+}
+
+json problem_response(int status) {
+    return {
+        {"description", status_title(status)},
+        {"content",
+         {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
 }
 
 json success_schema(const http::Route& r) {
@@ -38,9 +55,10 @@ json success_schema(const http::Route& r) {
 json build_openapi(const http::Router& router) {
     json paths = json::object();
     for (const auto& r : router.routes()) {
-        json op = {{"summary", r.summary}, {"operationId", operation_id(r)}};
+        const std::string path = openapi_path(r.pattern);
+        json op = {{"summary", r.summary}, {"operationId", operation_id(r, path)}};
         json params = json::array();
-        for (const auto& p : path_params(r.pattern)) {
+        for (const auto& p : path_params(path)) {
             params.push_back({{"name", p},
                               {"in", "path"},
                               {"required", true},
@@ -59,25 +77,27 @@ json build_openapi(const http::Router& router) {
                 {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
         }
         json responses = json::object();
-        const std::string ctype = r.pattern == "/metrics"                ? "text/plain"
-                                  : r.pattern.ends_with("/files/{name}") ? "text/csv"
-                                                                         : "application/json";
+        json content = json::object();
+        // A file route with no JSON schema answers only with the file.
+        if (r.file_content_type.empty() || !r.response_schema.empty()) {
+            const std::string ctype = r.pattern == "/metrics" ? "text/plain" : "application/json";
+            content[ctype] = {{"schema", success_schema(r)}};
+        }
+        const json binary = {{"schema", {{"type", "string"}, {"format", "binary"}}}};
+        if (!r.file_content_type.empty()) content[r.file_content_type] = binary;
         responses[std::to_string(r.success_status)] = {
-            {"description", status_title(r.success_status)},
-            {"content", {{ctype, {{"schema", success_schema(r)}}}}}};
+            {"description", status_title(r.success_status)}, {"content", content}};
+        if (!r.file_content_type.empty()) {
+            responses["206"] = {{"description", status_title(206)},
+                                {"content", {{r.file_content_type, binary}}}};
+        }
         std::vector<int> problems = r.problem_statuses;
         if (r.access != http::Access::anon) problems.push_back(401);
         if (r.access == http::Access::admin) problems.push_back(403);
         if (r.state_changing) problems.push_back(403);
         problems.push_back(500);
         problems.push_back(503);
-        for (int st : problems) {
-            responses[std::to_string(st)] = {
-                {"description", status_title(st)},
-                {"content",
-                 {{"application/problem+json",
-                   {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
-        }
+        for (int st : problems) responses[std::to_string(st)] = problem_response(st);
         op["responses"] = responses;
         if (r.access != http::Access::anon) {
             op["security"] =
@@ -88,7 +108,7 @@ json build_openapi(const http::Router& router) {
                                                                    : "admin";
         std::string method = r.method;
         std::transform(method.begin(), method.end(), method.begin(), ::tolower);
-        paths[r.pattern][method] = op;
+        paths[path][method] = op;
     }
     json problem = {
         {"type", "object"},

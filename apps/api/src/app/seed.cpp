@@ -1,6 +1,8 @@
 // Seeding competition bundles and their datasets at start: insert what is missing, never rewrite.
 #include <algorithm>
+#include <array>
 #include <filesystem>
+#include <fstream>
 
 #include "app/app.hpp"
 #include "competitions/bundle.hpp"
@@ -42,6 +44,69 @@ std::pair<std::int64_t, std::string> describe_dataset_folder(const fs::path& roo
     return {bytes, competitions::sha256_hex(listing)};
 }
 
+// The public files of a bundle: what a participant may have. Never holdout_labels.csv nor
+// manifest.json.
+constexpr std::array<const char*, 2> kPublicBundleFiles = {"sample_submission.csv", "test_ids.csv"};
+
+std::string dataset_readme(const competitions::Manifest& m) {
+    std::string out = "# " + m.dataset.title + "\n\n";
+    out += "- Source: " + m.dataset.source + "\n";
+    out += "- License: " + m.dataset.license + "\n";
+    out += "- Competition: `" + m.slug + "` (" + m.title + ")\n\n";
+    out += "## Files\n\n";
+    out += "- `test_ids.csv`: the ids to predict (`" + m.id_column + "`).\n";
+    out += "- `sample_submission.csv`: a valid submission to start from.\n\n";
+    out += "The labels used for scoring are hidden and are not part of this dataset.\n\n";
+    out += "## The competition\n\n" + m.description;
+    if (!out.ends_with('\n')) out.push_back('\n');
+    return out;
+}
+
+// Gives a seeded dataset content the first time: its folder gets the bundle's public files and a
+// README.md made from the manifest. A folder that exists is never touched (an operator's content
+// wins). The folder is built under a hidden temporary name beside it and renamed into place, so
+// another process never sees it half-written and a concurrent seeder loses the rename cleanly.
+// Returns whether it created the folder; failures are logged, never fatal.
+bool materialize_dataset_folder(const competitions::Bundle& bundle, const fs::path& target) {
+    std::error_code ec;
+    if (fs::exists(target, ec) || ec) return false;
+    const auto& m = bundle.manifest;
+    const fs::path parent = target.parent_path();
+    fs::create_directories(parent, ec);
+    const auto suffix = random_bytes(6);
+    const fs::path tmp =
+        parent / ("." + m.dataset.slug + ".seed-" + to_hex(suffix.data(), suffix.size()));
+    bool ok = !ec && fs::create_directory(tmp, ec) && !ec;
+    for (const char* name : kPublicBundleFiles) {
+        if (ok) ok = fs::copy_file(bundle.dir / name, tmp / name, ec) && !ec;
+    }
+    if (ok) {
+        std::ofstream readme(tmp / "README.md", std::ios::binary);
+        readme << dataset_readme(m);
+        readme.close();
+        ok = readme.good();
+    }
+    if (ok) {
+        fs::permissions(tmp,
+                        fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec,
+                        ec);
+        fs::rename(tmp, target, ec);
+        if (ec && fs::exists(target)) {
+            fs::remove_all(tmp, ec);
+            return false;  // another process was first
+        }
+        ok = !ec;
+    }
+    if (!ok) {
+        log::warn("datasets.seed_files_failed",
+                  {{"dataset", m.dataset.slug}, {"error", ec ? ec.message() : "write failed"}});
+        std::error_code ignored;
+        fs::remove_all(tmp, ignored);
+    }
+    return ok;
+}
+
 }  // namespace
 
 SeedReport seed_competitions(db::Database& db, const Config& config, const Clock& clock) {
@@ -71,6 +136,9 @@ SeedReport seed_competitions(db::Database& db, const Config& config, const Clock
         }
         const auto& m = bundle.manifest;
         const Micros now = clock.now();
+        const fs::path storage = fs::absolute(config.datasets_root, ec) / m.dataset.slug;
+        const bool materialized = materialize_dataset_folder(bundle, storage);
+        const auto stats = describe_dataset_folder(storage);  // bytes, checksum
         db.with_connection([&](db::Connection& c) {
             db::Transaction tx(c);
             db::DatasetRecord ds;
@@ -79,11 +147,16 @@ SeedReport seed_competitions(db::Database& db, const Config& config, const Clock
             ds.title = m.dataset.title;
             ds.source = m.dataset.source;
             ds.license = m.dataset.license;
-            ds.storage_path = (fs::absolute(config.datasets_root, ec) / m.dataset.slug).string();
-            std::tie(ds.bytes, ds.checksum) = describe_dataset_folder(ds.storage_path);
+            ds.storage_path = storage.string();
+            std::tie(ds.bytes, ds.checksum) = stats;
             ds.created_at = now;
             if (db::datasets::insert_if_missing(c, ds)) ++report.datasets_added;
-            const auto dataset = db::datasets::find_by_slug(c, m.dataset.slug);
+            auto dataset = db::datasets::find_by_slug(c, m.dataset.slug);
+            if (materialized && dataset && dataset->storage_path == ds.storage_path &&
+                dataset->checksum != ds.checksum) {
+                // A row seeded before its folder had content: its size and checksum are stale.
+                db::datasets::update_stats(c, ds.slug, ds.bytes, ds.checksum);
+            }
             db::CompetitionRecord r;
             r.id = uuid_v4();
             r.slug = m.slug;

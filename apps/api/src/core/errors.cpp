@@ -39,6 +39,8 @@ const char* status_title(int status) {
             return "Accepted";
         case 204:
             return "No Content";
+        case 206:
+            return "Partial Content";
         case 400:
             return "Bad Request";
         case 401:
@@ -59,6 +61,8 @@ const char* status_title(int status) {
             return "Content Too Large";
         case 415:
             return "Unsupported Media Type";
+        case 416:
+            return "Range Not Satisfiable";
         case 422:
             return "Unprocessable Content";
         case 429:

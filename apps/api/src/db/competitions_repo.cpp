@@ -23,9 +23,13 @@ constexpr const char* kCountCapped =
     "SELECT COUNT(*) FROM submissions WHERE competition_id = :c AND user_id = :u AND "
     "counts_toward_cap = 1 AND created_at >= :since";
 
-constexpr const char* kDatasetBySlug =
+constexpr const char* kDatasetSelect =
     "SELECT id, slug, title, source, license, storage_path, bytes, checksum, created_at FROM "
-    "datasets WHERE slug = :slug";
+    "datasets ";
+constexpr const char* kDatasetBySlug = "WHERE slug = :slug";
+constexpr const char* kDatasetList = "WHERE slug > :after ORDER BY slug LIMIT :lim";
+constexpr const char* kDatasetUpdateStats =
+    "UPDATE datasets SET bytes = :bytes, checksum = :sum WHERE slug = :slug";
 constexpr const char* kDatasetInsert =
     "INSERT INTO datasets (id, slug, title, source, license, storage_path, bytes, checksum, "
     "created_at) VALUES (:id, :slug, :title, :source, :license, :path, :bytes, :sum, :c)";
@@ -52,6 +56,20 @@ CompetitionRecord from_row(const Row& r) {
     c.created_at = r.i64(17);
     c.updated_at = r.i64(18);
     return c;
+}
+
+DatasetRecord dataset_from_row(const Row& r) {
+    DatasetRecord d;
+    d.id = r.str(0);
+    d.slug = r.str(1);
+    d.title = r.str(2);
+    d.source = r.str(3);
+    d.license = r.str(4);
+    d.storage_path = r.str(5);
+    d.bytes = r.i64(6);
+    d.checksum = r.str(7);
+    d.created_at = r.i64(8);
+    return d;
 }
 
 }  // namespace
@@ -104,20 +122,24 @@ std::int64_t count_capped_since(Connection& c, const std::string& competition_id
 
 namespace datasets {
 
+std::vector<DatasetRecord> list(Connection& c, const std::string& after_slug, int limit) {
+    std::vector<DatasetRecord> out;
+    for (const auto& r :
+         c.query(std::string(kDatasetSelect) + kDatasetList, {after_slug, std::int64_t{limit}})) {
+        out.push_back(dataset_from_row(r));
+    }
+    return out;
+}
+
 std::optional<DatasetRecord> find_by_slug(Connection& c, const std::string& slug) {
-    auto r = c.query_one(kDatasetBySlug, {slug});
+    auto r = c.query_one(std::string(kDatasetSelect) + kDatasetBySlug, {slug});
     if (!r) return std::nullopt;
-    DatasetRecord d;
-    d.id = r->str(0);
-    d.slug = r->str(1);
-    d.title = r->str(2);
-    d.source = r->str(3);
-    d.license = r->str(4);
-    d.storage_path = r->str(5);
-    d.bytes = r->i64(6);
-    d.checksum = r->str(7);
-    d.created_at = r->i64(8);
-    return d;
+    return dataset_from_row(*r);
+}
+
+void update_stats(Connection& c, const std::string& slug, std::int64_t bytes,
+                  const std::string& checksum) {
+    c.exec(kDatasetUpdateStats, {bytes, checksum, slug});
 }
 
 bool insert_if_missing(Connection& c, const DatasetRecord& d) {

@@ -57,8 +57,13 @@ std::int64_t count_capped_since(Connection& c, const std::string& competition_id
 }  // namespace competitions
 
 namespace datasets {
+// Datasets ordered by slug, after `after_slug` (keyset pagination).
+std::vector<DatasetRecord> list(Connection& c, const std::string& after_slug, int limit);
 std::optional<DatasetRecord> find_by_slug(Connection& c, const std::string& slug);
 bool insert_if_missing(Connection& c, const DatasetRecord& r);
+// Rewrites the derived size and checksum of a dataset (after its folder got content).
+void update_stats(Connection& c, const std::string& slug, std::int64_t bytes,
+                  const std::string& checksum);
 }  // namespace datasets
 
 }  // namespace medforge::db

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "auth/token_cache.hpp"
 #include "core/net.hpp"
 #include "core/time.hpp"
+#include "core/unique_fd.hpp"
 
 namespace medforge::http {
 
@@ -49,10 +51,19 @@ struct Request {
     const std::string& param(const std::string& name) const { return path_params.at(name); }
 };
 
+// A response body streamed from an open file: `length` bytes from `offset` (the Content-Length).
+// The server reads it in chunks while writing, so a file of any size costs a fixed buffer.
+struct FileBody {
+    std::shared_ptr<UniqueFd> file;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
 struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    std::optional<FileBody> file;  // when set, the body is this file's bytes and `body` is unused
     std::vector<std::pair<std::string, std::string>> headers;
     bool close_connection = false;
 

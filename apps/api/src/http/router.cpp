@@ -62,7 +62,18 @@ Route& Router::add(Route route) {
     route.state_changing =
         route.method != "GET" && route.method != "HEAD" && route.method != "OPTIONS";
     Compiled c;
-    for (auto seg : split(route.pattern)) c.segments.emplace_back(seg);
+    const auto segs = split(route.pattern);
+    for (std::size_t k = 0; k < segs.size(); ++k) {
+        const auto seg = segs[k];
+        if (seg.size() > 5 && seg.front() == '{' && seg.ends_with("...}")) {
+            if (k + 1 != segs.size()) {
+                throw std::logic_error("a wildcard must be the last segment: " + route.pattern);
+            }
+            c.tail = std::string(seg.substr(1, seg.size() - 5));
+        } else {
+            c.segments.emplace_back(seg);
+        }
+    }
     compiled_.push_back(std::move(c));
     routes_.push_back(std::move(route));
     return routes_.back();
@@ -74,10 +85,11 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
     auto segs = split(path);
     for (std::size_t i = 0; i < routes_.size(); ++i) {
         const auto& pattern = compiled_[i].segments;
-        if (pattern.size() != segs.size()) continue;
+        const auto& tail = compiled_[i].tail;
+        if (tail.empty() ? segs.size() != pattern.size() : segs.size() <= pattern.size()) continue;
         std::unordered_map<std::string, std::string> params;
         bool ok = true;
-        for (std::size_t k = 0; k < segs.size() && ok; ++k) {
+        for (std::size_t k = 0; k < pattern.size() && ok; ++k) {
             const auto& p = pattern[k];
             if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
                 if (segs[k].empty())
@@ -86,6 +98,16 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
                     params[p.substr(1, p.size() - 2)] = percent_decode(segs[k], false);
             } else if (p != segs[k]) {
                 ok = false;
+            }
+        }
+        if (ok && !tail.empty()) {
+            // The rest of the path from the wildcard's first segment, which must be non-empty.
+            const auto first = segs[pattern.size()];
+            if (first.empty()) {
+                ok = false;
+            } else {
+                params[tail] = percent_decode(
+                    path.substr(static_cast<std::size_t>(first.data() - path.data())), false);
             }
         }
         if (!ok) continue;

@@ -36,7 +36,9 @@ constexpr std::size_t kJsonBodyLimit = std::size_t{64} * 1024;
 // need to know about it.
 struct Route {
     std::string method;
-    std::string pattern;  // "/api/v1/me/tokens/{id}"
+    // "/api/v1/me/tokens/{id}": `{name}` matches one non-empty segment. The last segment may be
+    // a trailing wildcard `{name...}`: one or more segments, the rest of the path (see match()).
+    std::string pattern;
     Access access = Access::anon;
     Exec exec = Exec::blocking;
     Handler handler;
@@ -55,6 +57,9 @@ struct Route {
     int success_status = 200;
     std::vector<int> problem_statuses;
     std::vector<std::string> query_params;
+    // Non-empty when the route may answer with a file of this media type (streamed; a Range
+    // request gets 206 or 416). With an empty response_schema, the file is its only success body.
+    std::string file_content_type;
 };
 
 struct RouteMatch {
@@ -65,13 +70,19 @@ struct RouteMatch {
 
 class Router {
   public:
+    // Throws std::logic_error for a malformed pattern (not absolute, a wildcard that is not the
+    // last segment) or a route declared twice.
     Route& add(Route route);
+    // Parameters are percent-decoded. A trailing wildcard's value is the rest of the path from its
+    // first segment on, which must be non-empty, slashes included and decoded as a whole (an
+    // encoded "%2F" becomes a slash too): handlers must treat it as untrusted path syntax.
     RouteMatch match(std::string_view method, std::string_view path) const;
     const std::vector<Route>& routes() const { return routes_; }
 
   private:
     struct Compiled {
         std::vector<std::string> segments;  // "{name}" marks a parameter
+        std::string tail;                   // the trailing wildcard's name; empty when none
     };
     static std::vector<std::string_view> split(std::string_view path);
     std::vector<Route> routes_;

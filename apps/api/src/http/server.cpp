@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -191,6 +193,96 @@ bhttp::response<bhttp::string_body> to_message(Response&& r, unsigned version, b
     msg.keep_alive(keep_alive);
     msg.prepare_payload();
     return msg;
+}
+
+// A Beast body that streams a FileBody: pread() of fixed chunks into one buffer, so a download
+// of any size holds kChunk bytes. The reads are synchronous on the I/O thread (as with Beast's
+// own file_body): fine for local disks.
+struct FileRangeBody {
+    using value_type = FileBody;
+    static constexpr std::size_t kChunk = std::size_t{128} * 1024;
+
+    static std::uint64_t size(const value_type& body) { return body.length; }
+
+    class writer {
+      public:
+        using const_buffers_type = asio::const_buffer;
+
+        template <bool isRequest, class Fields>
+        writer(const bhttp::header<isRequest, Fields>& /*header*/, const value_type& body)
+            : body_(body) {}
+
+        void init(beast::error_code& ec) {
+            if (!body_.file || !*body_.file) {
+                ec = asio::error::bad_descriptor;
+                return;
+            }
+            buffer_ = std::make_unique<char[]>(kChunk);
+            pos_ = body_.offset;
+            remain_ = body_.length;
+            ec = {};
+        }
+
+        boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+            ec = {};
+            if (remain_ == 0) return boost::none;
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remain_, kChunk));
+            ssize_t n = -1;
+            do {
+                n = ::pread(body_.file->get(), buffer_.get(), want, static_cast<off_t>(pos_));
+            } while (n < 0 && errno == EINTR);
+            if (n < 0) {
+                ec = beast::error_code(errno, boost::system::system_category());
+                return boost::none;
+            }
+            if (n == 0) {
+                // The file shrank after Content-Length went out: the connection must be cut.
+                ec = asio::error::eof;
+                return boost::none;
+            }
+            pos_ += static_cast<std::uint64_t>(n);
+            remain_ -= static_cast<std::uint64_t>(n);
+            return std::make_pair(asio::const_buffer(buffer_.get(), static_cast<std::size_t>(n)),
+                                  remain_ > 0);
+        }
+
+      private:
+        const value_type& body_;
+        std::unique_ptr<char[]> buffer_;
+        std::uint64_t pos_ = 0;
+        std::uint64_t remain_ = 0;
+    };
+};
+
+// Writes a handler's response. A string body goes out in one write under one deadline; a file
+// body goes out chunk by chunk and the deadline is renewed per chunk, so a long download keeps
+// going while the client keeps reading, and a client that stops reading is cut off.
+awaitable<beast::error_code> write_response(beast::tcp_stream& stream, Response r, unsigned version,
+                                            bool keep_alive, std::chrono::seconds deadline) {
+    if (!r.file) {
+        auto out = to_message(std::move(r), version, keep_alive);
+        stream.expires_after(deadline);
+        auto [ec, n] = co_await bhttp::async_write(stream, out, as_tuple);
+        co_return ec;
+    }
+    bhttp::response<FileRangeBody> msg{static_cast<bhttp::status>(r.status), version};
+    if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) msg.insert(k, v);
+    msg.body() = std::move(*r.file);
+    msg.keep_alive(keep_alive);
+    msg.prepare_payload();
+    bhttp::response_serializer<FileRangeBody> sr(msg);
+    while (!sr.is_done()) {
+        stream.expires_after(deadline);
+        auto [ec, n] = co_await bhttp::async_write_some(stream, sr, as_tuple);
+        if (ec) {
+            if (!peer_went_away(ec) && ec != asio::error::broken_pipe) {
+                log::warn("http.file_write_failed", {{"error", ec.message()}});
+            }
+            co_return ec;
+        }
+    }
+    co_return beast::error_code{};
 }
 
 IpAddress peer_of(const tcp::socket& s) {
@@ -451,9 +543,9 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         pipeline.finish(req, resp, seconds);
         const bool keep_alive =
             msg->keep_alive() && !resp.close_connection && !body_unread && !stopping.load();
-        auto out = to_message(std::move(resp), msg->version(), keep_alive);
-        stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
-        auto [wec, wn] = co_await bhttp::async_write(stream, out, as_tuple);
+        const auto wec =
+            co_await write_response(stream, std::move(resp), msg->version(), keep_alive,
+                                    std::chrono::seconds(options.body_timeout_seconds));
         if (wec || !keep_alive) {
             boost::system::error_code ec;
             stream.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -144,6 +144,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda c, w: c.api.post(f"/api/v1/admin/submissions/{_users_submission(c)}/score",
                                 **c.creds(w)),
         ADMIN_CODES),
+    ("GET", "/api/v1/datasets"): Row(_all(200), lambda c, w: c.api.get("/api/v1/datasets", **c.creds(w))),
+    ("GET", "/api/v1/datasets/{slug}"): Row(
+        _all(200), lambda c, w: c.api.get("/api/v1/datasets/titanic", **c.creds(w))),
+    ("GET", "/api/v1/datasets/{slug}/files/{path}"): Row(
+        _all(200), lambda c, w: c.api.get("/api/v1/datasets/titanic/files/test_ids.csv", **c.creds(w))),
 }
 
 

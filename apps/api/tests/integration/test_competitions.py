@@ -74,7 +74,7 @@ def test_cli_seed_inserts_once(tmp_path):
     from conftest import CLI_BIN, base_env
     env = base_env()
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path}/seed.db", "COMPETITIONS_DIR": str(BUNDLES),
-                "SESSION_SECRET": "x" * 64})
+                "DATASETS_ROOT": str(tmp_path / "datasets"), "SESSION_SECRET": "x" * 64})
     first = subprocess.run([str(CLI_BIN), "seed"], env=env, capture_output=True, text=True)
     assert first.returncode == 0 and "competitions added: 5" in first.stdout, first.stderr
     again = subprocess.run([str(CLI_BIN), "seed"], env=env, capture_output=True, text=True)

@@ -106,6 +106,71 @@ TEST_F(RouterTest, StateChangingIsDerivedFromTheMethod) {
     EXPECT_TRUE(router.add(route("PUT", "/a")).state_changing);
 }
 
+class WildcardTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        router.add(route("GET", "/api/v1/datasets/{slug}"));
+        router.add(route("GET", "/api/v1/datasets/{slug}/files/{path...}"));
+        router.add(route("DELETE", "/api/v1/datasets/{slug}/files/{path...}"));
+    }
+    Router router;
+};
+
+TEST_F(WildcardTest, TakesTheRestOfThePathWithItsSlashes) {
+    RouteMatch m = router.match("GET", "/api/v1/datasets/titanic/files/a/b/c.csv");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.route->pattern, "/api/v1/datasets/{slug}/files/{path...}");
+    EXPECT_EQ(m.params.at("slug"), "titanic");
+    EXPECT_EQ(m.params.at("path"), "a/b/c.csv");
+
+    m = router.match("GET", "/api/v1/datasets/titanic/files/one.csv");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.params.at("path"), "one.csv");
+
+    m = router.match("GET", "/api/v1/datasets/titanic/files/folder/");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.params.at("path"), "folder/") << "a trailing slash is kept for the handler";
+}
+
+TEST_F(WildcardTest, DecodesTheWholeRestIncludingEncodedSlashes) {
+    RouteMatch m = router.match("GET", "/api/v1/datasets/t/files/a%20b/%2e%2e%2Fx");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.params.at("path"), "a b/../x") << "decoded first; the handler validates";
+
+    m = router.match("GET", "/api/v1/datasets/t/files/../../etc/passwd");
+    ASSERT_NE(m.route, nullptr) << "the router does not normalise; the handler refuses";
+    EXPECT_EQ(m.params.at("path"), "../../etc/passwd");
+
+    m = router.match("GET", "/api/v1/datasets/t/files/a%00b");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.params.at("path"), std::string("a\0b", 3));
+}
+
+TEST_F(WildcardTest, NeedsANonEmptyFirstSegment) {
+    for (const char* path : {"/api/v1/datasets/t/files", "/api/v1/datasets/t/files/",
+                             "/api/v1/datasets/t/files//etc/passwd", "/api/v1/datasets//files/x"}) {
+        const RouteMatch m = router.match("GET", path);
+        EXPECT_EQ(m.route, nullptr) << path;
+    }
+    EXPECT_NE(router.match("GET", "/api/v1/datasets/t").route, nullptr);
+}
+
+TEST_F(WildcardTest, OtherMethodsAreListed) {
+    const RouteMatch m = router.match("POST", "/api/v1/datasets/t/files/a/b");
+    EXPECT_EQ(m.route, nullptr);
+    EXPECT_THAT(m.allowed_methods, UnorderedElementsAre("GET", "DELETE"));
+}
+
+TEST(RouterWildcard, OnlyAsTheLastSegment) {
+    Router r;
+    EXPECT_THROW(r.add(route("GET", "/a/{rest...}/b")), std::logic_error);
+    EXPECT_NO_THROW(r.add(route("GET", "/a/{rest...}")));
+    EXPECT_NO_THROW(r.add(route("GET", "/{all...}")));
+    EXPECT_EQ(r.match("GET", "/a/x/y").params.at("rest"), "x/y");
+    EXPECT_EQ(r.match("GET", "/b/c").params.at("all"), "b/c");
+    EXPECT_EQ(r.match("GET", "/a").params.at("all"), "a") << "/a/{rest...} needs more segments";
+}
+
 TEST(RouterRoot, RootRoute) {
     Router r;
     r.add(route("GET", "/"));
