@@ -337,7 +337,8 @@ http::Response upload(Services& s, http::Request& req) {
 
     if (s.config.auto_score_on_submit) {
         try {
-            s.scorer.run_one(r.id);
+            const scoring::Prevalidated pre{bundle, &file.parsed};
+            s.scorer.run_one(r.id, &pre);
         } catch (const std::exception& e) {
             // The row is queued: a worker scores it.
             log::warn("submission.auto_score_failed",

@@ -1,4 +1,7 @@
 // /healthz, /readyz, /metrics.
+#include <algorithm>
+#include <map>
+
 #include "app/app.hpp"
 #include "http/response.hpp"
 
@@ -11,6 +14,61 @@ http::Response plain_json(nlohmann::json body, int status = 200) {
     r.status = status;
     r.body = body.dump();
     return r;
+}
+
+}  // namespace
+
+namespace {
+
+// Scoring queue depth by status, the oldest waiting job's age, and upload → scored latency over
+// the last hour (all workers: read from the submissions table at scrape time).
+std::string scoring_metrics(Services& s) {
+    const Micros now = s.clock.now();
+    return s.db.with_connection([&](db::Connection& c) {
+        std::string out =
+            "# HELP medforge_scoring_queue Submissions by scoring status (queued, scoring, "
+            "failed).\n# TYPE medforge_scoring_queue gauge\n";
+        std::map<std::string, std::int64_t> counts{{"queued", 0}, {"scoring", 0}, {"failed", 0}};
+        for (const auto& r : c.query(
+                 "SELECT status, COUNT(*) FROM submissions WHERE status IN ('queued', 'scoring', "
+                 "'failed') GROUP BY status")) {
+            counts[r.str(0)] = r.i64(1);
+        }
+        for (const auto& [status, n] : counts) {
+            out += "medforge_scoring_queue{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+        }
+        auto oldest =
+            c.query_one("SELECT MIN(created_at) FROM submissions WHERE status = 'queued'");
+        const double age =
+            oldest && !oldest->is_null(0) ? static_cast<double>(now - oldest->i64(0)) / 1e6 : 0.0;
+        out +=
+            "# HELP medforge_scoring_oldest_queued_seconds Age of the oldest queued "
+            "submission.\n# TYPE medforge_scoring_oldest_queued_seconds gauge\n"
+            "medforge_scoring_oldest_queued_seconds " +
+            std::to_string(age) + "\n";
+        std::vector<double> lat;
+        for (const auto& r :
+             c.query("SELECT scored_at - created_at FROM submissions WHERE status = 'scored' AND "
+                     "scored_at >= :since ORDER BY scored_at DESC LIMIT 10000",
+                     {now - 3600 * kMicrosPerSecond})) {
+            lat.push_back(static_cast<double>(r.i64(0)) / 1e6);
+        }
+        std::sort(lat.begin(), lat.end());
+        out +=
+            "# HELP medforge_scoring_latency_seconds Upload to official score over the last "
+            "hour.\n# TYPE medforge_scoring_latency_seconds summary\n";
+        for (double q : {0.5, 0.9, 0.99}) {
+            const double v =
+                lat.empty()
+                    ? 0.0
+                    : lat[std::min(lat.size() - 1,
+                                   static_cast<std::size_t>(q * static_cast<double>(lat.size())))];
+            out += "medforge_scoring_latency_seconds{quantile=\"" + std::to_string(q).substr(0, 4) +
+                   "\"} " + std::to_string(v) + "\n";
+        }
+        out += "medforge_scoring_latency_seconds_count " + std::to_string(lat.size()) + "\n";
+        return out;
+    });
 }
 
 }  // namespace
@@ -57,7 +115,7 @@ void register_system_routes(http::Router& router, Services& s) {
     router.add({.method = "GET",
                 .pattern = "/metrics",
                 .access = http::Access::anon,
-                .exec = http::Exec::io,
+                .exec = http::Exec::blocking,
                 .handler =
                     [&s](http::Request& req) {
                         if (!s.config.metrics_allow.contains(req.client)) {
@@ -68,6 +126,11 @@ void register_system_routes(http::Router& router, Services& s) {
                         http::Response r;
                         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
                         r.body = s.metrics.render();
+                        try {
+                            r.body += scoring_metrics(s);
+                        } catch (const std::exception&) {
+                            // The DB is down: /readyz says so; the process metrics still render.
+                        }
                         return r;
                     },
                 .summary = "Prometheus metrics (restricted to METRICS_ALLOW)",

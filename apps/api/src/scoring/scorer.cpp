@@ -85,7 +85,8 @@ Scorer::Scorer(db::Database& db, const Config& config, const Clock& clock, Bundl
     }
 }
 
-std::optional<Outcome> Scorer::run_one(const std::optional<std::string>& only_id) {
+std::optional<Outcome> Scorer::run_one(const std::optional<std::string>& only_id,
+                                       const Prevalidated* pre) {
     const Micros lease = static_cast<Micros>(config_.scoring_lease_seconds) * kMicrosPerSecond;
     auto claimed = db_.with_connection([&](db::Connection& c) {
         return db::submissions::claim(c, owner_, clock_.now(), lease, only_id);
@@ -105,10 +106,10 @@ std::optional<Outcome> Scorer::run_one(const std::optional<std::string>& only_id
                    {{"submission_id", claimed->id}, {"attempts", claimed->attempts}});
         return out;
     }
-    return score_claimed(*claimed);
+    return score_claimed(*claimed, only_id && claimed->attempts == 1 ? pre : nullptr);
 }
 
-Outcome Scorer::score_claimed(const db::SubmissionRecord& claimed) {
+Outcome Scorer::score_claimed(const db::SubmissionRecord& claimed, const Prevalidated* pre) {
     Outcome out;
     out.submission_id = claimed.id;
     if (fault_delay_ms_ > 0) {
@@ -120,12 +121,21 @@ Outcome Scorer::score_claimed(const db::SubmissionRecord& claimed) {
             return db::competitions::find_by_id(c, claimed.competition_id);
         });
         if (!comp) throw std::runtime_error("competition row missing");
-        auto bundle = bundles_.get(comp->bundle_path);
-        auto file = validate_file(*bundle, claimed.artifact_path);
-        if (file.sha256 != claimed.artifact_sha256) {
-            throw std::runtime_error("stored file does not match its checksum");
+        std::shared_ptr<const competitions::Bundle> bundle;
+        ValidatedFile file;
+        const competitions::ParsedSubmission* parsed = nullptr;
+        if (pre != nullptr && pre->bundle && pre->parsed != nullptr) {
+            bundle = pre->bundle;
+            parsed = pre->parsed;
+        } else {
+            bundle = bundles_.get(comp->bundle_path);
+            file = validate_file(*bundle, claimed.artifact_path);
+            if (file.sha256 != claimed.artifact_sha256) {
+                throw std::runtime_error("stored file does not match its checksum");
+            }
+            parsed = &file.parsed;
         }
-        const auto result = competitions::score_submission(*bundle, file.parsed);
+        const auto result = competitions::score_submission(*bundle, *parsed);
         db::NewScore score;
         score.id = uuid_v4();
         score.primary_score = result.primary;
@@ -136,7 +146,7 @@ Outcome Scorer::score_claimed(const db::SubmissionRecord& claimed) {
         score.scorer_version = scorer_version();
         score.manifest_sha256 = bundle->manifest_sha256;
         score.holdout_sha256 = bundle->holdout_sha256;
-        score.row_count = static_cast<std::int64_t>(file.parsed.rows);
+        score.row_count = static_cast<std::int64_t>(parsed->rows);
         const bool kept = db_.with_connection([&](db::Connection& c) {
             return db::submissions::record_score(c, claimed, owner_, score, comp->higher_is_better,
                                                  clock_.now());

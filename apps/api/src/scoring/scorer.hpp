@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -59,6 +60,12 @@ struct Outcome {
     std::string error;  // the system error, for logs only
 };
 
+// A submission the caller has just validated (the upload route): scoring it needs no second read.
+struct Prevalidated {
+    std::shared_ptr<const competitions::Bundle> bundle;
+    const competitions::ParsedSubmission* parsed = nullptr;
+};
+
 class Scorer {
   public:
     Scorer(db::Database& db, const Config& config, const Clock& clock, BundleCache& bundles,
@@ -67,12 +74,14 @@ class Scorer {
     // Claims one submission (any claimable one, or only `only_id`) and scores it. nullopt when
     // nothing could be claimed. Throws db::DbUnavailable when the DB is down (the lease then
     // expires and the job is claimed again).
-    std::optional<Outcome> run_one(const std::optional<std::string>& only_id = std::nullopt);
+    // With `pre` (and `only_id`), the claimed submission is scored from the caller's parse.
+    std::optional<Outcome> run_one(const std::optional<std::string>& only_id = std::nullopt,
+                                   const Prevalidated* pre = nullptr);
 
     const std::string& owner() const { return owner_; }
 
   private:
-    Outcome score_claimed(const db::SubmissionRecord& claimed);
+    Outcome score_claimed(const db::SubmissionRecord& claimed, const Prevalidated* pre);
 
     db::Database& db_;
     const Config& config_;

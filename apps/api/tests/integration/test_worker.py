@@ -31,6 +31,9 @@ def queue(server, n: int, correct: int = 200):
 
 def test_two_workers_drain_one_queue_without_scoring_twice(queued_server):
     u, ids = queue(queued_server, 24)
+    metrics = queued_server.api.get("/metrics").text
+    assert 'medforge_scoring_queue{status="queued"} 24' in metrics
+    assert "medforge_scoring_oldest_queued_seconds" in metrics
     workers = [Worker(queued_server, "--once", "--concurrency", "2", name=f"w{i}") for i in range(2)]
     for w in workers:
         assert w.wait(120) == 0, w.text()
@@ -46,6 +49,9 @@ def test_two_workers_drain_one_queue_without_scoring_twice(queued_server):
     lb = ok(queued_server.api.get(f"/api/v1/competitions/{TITANIC}/leaderboard"))["entries"]
     assert lb[0]["user_id"] == u.user_id and lb[0]["submission_count"] == 24
     assert lb[0]["primary_score"] == pytest.approx((200 + 23) / 418)
+    metrics = queued_server.api.get("/metrics").text
+    assert 'medforge_scoring_queue{status="queued"} 0' in metrics
+    assert "medforge_scoring_latency_seconds_count 24" in metrics
 
 
 def test_worker_killed_mid_score_is_replaced_after_lease_expiry(queued_server):
