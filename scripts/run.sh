@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: install deps, build release, then exec the API in the foreground (Ctrl-C / SIGTERM
-# reach the API directly, which shuts down gracefully).
+# `make run`: install deps, build release, then run the API and a scoring worker in the foreground
+# (Ctrl-C / SIGTERM stop both gracefully: the API drains its requests, the worker its job).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,8 +40,27 @@ cat <<BANNER
     curl -i -X POST http://${API_BIND}/api/v1/auth/login -H 'content-type: application/json' \\
       -d '{"email":"${MEDFORGE_BOOTSTRAP_ADMIN_EMAIL}","password":"${MEDFORGE_BOOTSTRAP_ADMIN_PASSWORD}"}'
 
-  Ctrl-C stops the server.
+  Competitions: http://${API_BIND}/api/v1/competitions — upload a file with the cookie above:
+    curl -b 'medforge_session=<cookie>' -H 'content-type: text/csv' \\
+      --data-binary @apps/api/data/competitions/titanic-survival/sample_submission.csv \\
+      'http://${API_BIND}/api/v1/competitions/titanic-survival/submissions?filename=sample.csv'
+  Validate offline: build/release/medforge score --json --competition titanic-survival FILE.csv
+
+  Ctrl-C stops the API and the scoring worker.
 
 BANNER
 
-exec build/release/medforge-api
+build/release/medforge-worker &
+WORKER=$!
+build/release/medforge-api &
+API=$!
+# shellcheck disable=SC2317  # called by the trap
+stop() { kill -TERM "$API" "$WORKER" 2>/dev/null || true; }
+trap stop INT TERM
+status=0
+wait "$API" || status=$?
+# `wait` returns early when a trapped signal arrives: wait again for the real exit.
+while kill -0 "$API" 2>/dev/null; do wait "$API" || status=$?; done
+kill -TERM "$WORKER" 2>/dev/null || true
+wait "$WORKER" 2>/dev/null || true
+exit "$status"
