@@ -265,3 +265,20 @@ def test_parallel_uploads_never_overshoot_the_cap(capped):
     # another user has their own cap
     v = api.signup(unique_email("cap2"))
     ok(upload(api, v.token, "capped-five", SAMPLE, "s.csv"), 201)
+
+
+def test_tolerated_forms_are_accepted(api, user):
+    """BOM, CRLF mixed with LF, blank lines, quoted fields, extra and reordered columns, an
+    unnamed index column: all valid, and the score is the same as the plain file's."""
+    plain = titanic_csv(250)
+    lines = plain.decode().splitlines()[1:]
+    out = ["\ufeff,Survived,extra,PassengerId"]
+    for i, line in enumerate(lines):
+        pid, label = line.split(",")
+        out.append(f'{i},"{label}","x, ""y""\nz",{pid}')
+        if i % 100 == 0:
+            out.append("")
+    body = ("\r\n".join(out[:200]) + "\n" + "\n".join(out[200:]) + "\n").encode()
+    sub = ok(upload(api, user.token, TITANIC, body, "FORMS.CSV"), 201)["submission"]
+    assert sub["official_score"]["primary_score"] == pytest.approx(250 / 418)
+    assert sub["row_count"] == 418
