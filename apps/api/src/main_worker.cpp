@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
     SystemClock clock;
     scoring::BundleCache bundles;
     std::vector<std::unique_ptr<scoring::Scorer>> scorers;
+    scorers.reserve(static_cast<std::size_t>(concurrency));
     for (int i = 0; i < concurrency; ++i) {
         scorers.push_back(std::make_unique<scoring::Scorer>(*db, config, clock, bundles,
                                                             scoring::make_owner_id("worker")));
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
               {{"once", once}, {"interval", interval}, {"concurrency", concurrency}});
     std::atomic<int> scored{0};
     std::vector<std::thread> threads;
+    threads.reserve(scorers.size());
     for (auto& s : scorers) {
         threads.emplace_back(
             [&, sc = s.get()] { scoring_loop(*sc, stop, interval, once, scored); });

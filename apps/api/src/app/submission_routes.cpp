@@ -578,6 +578,7 @@ void register_submission_routes(http::Router& router, Services& s) {
                         auto [top, points] = s.db.with_connection([&](db::Connection& c) {
                             auto t = db::leaderboard::page(c, comp.id, std::nullopt, 10);
                             std::vector<std::string> ids;
+                            ids.reserve(t.size());
                             for (const auto& e : t) ids.push_back(e.user_id);
                             return std::pair{t, db::leaderboard::official_scores(c, comp.id, ids)};
                         });
