@@ -43,6 +43,7 @@ void register_all_routes(http::Router& router, Services& s) {
     register_competition_routes(router, s);
     register_submission_routes(router, s);
     register_dataset_routes(router, s);
+    register_admin_competition_routes(router, s);
     register_openapi_route(router);
 }
 

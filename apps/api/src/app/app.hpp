@@ -58,6 +58,7 @@ void register_competition_routes(http::Router& router, Services& s);
 void register_dataset_routes(http::Router& router, Services& s);
 void register_auth_routes(http::Router& router, Services& s);
 void register_submission_routes(http::Router& router, Services& s);
+void register_admin_competition_routes(http::Router& router, Services& s);
 // Registers GET /api/v1/openapi.json describing every route registered before it.
 void register_openapi_route(http::Router& router);
 nlohmann::json build_openapi(const http::Router& router);

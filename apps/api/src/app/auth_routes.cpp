@@ -1,5 +1,6 @@
 // Accounts, logins, personal access tokens and admin user management.
 #include "app/app.hpp"
+#include "app/request_bodies.hpp"
 #include "core/ids.hpp"
 #include "core/json_input.hpp"
 #include "http/cookies.hpp"
@@ -10,15 +11,6 @@ namespace medforge::app {
 namespace {
 
 using nlohmann::json;
-
-nlohmann::json parse_body(const http::Request& req) {
-    auto ct = req.header("content-type");
-    if (!ct ||
-        !(ct->rfind("application/json", 0) == 0 || ct->find("+json") != std::string_view::npos)) {
-        throw ApiError(415, "unsupported_media_type", "Send the body as application/json.");
-    }
-    return parse_json_object(req.body);
-}
 
 json user_json(const db::UserRecord& u) {
     return {{"user_id", u.id},

@@ -39,6 +39,49 @@ const json kSummarySchema = {
 
 }  // namespace
 
+const json kCompetitionDetailSchema = [] {
+    json j = kSummarySchema;
+    auto& p = j["properties"];
+    p["description"] = {{"type", "string"}};
+    p["metric_version"] = {{"type", "string"}};
+    p["scoring_mode"] = {{"type", "string"}};
+    p["leaderboard_rule"] = {{"type", "string"}};
+    p["evaluation_policy"] = {{"type", "string"}};
+    p["dataset"] = {
+        {"type", "object"},
+        {"properties", {{"slug", {{"type", "string"}}}, {"title", {{"type", "string"}}}}}};
+    p["created_at"] = {{"type", "string"}, {"format", "date-time"}};
+    p["updated_at"] = {{"type", "string"}, {"format", "date-time"}};
+    p["remaining_today"] = {{"type", "integer"}};
+    p["cap_resets_at"] = {{"type", "string"}, {"format", "date-time"}};
+    return j;
+}();
+
+json competition_detail_json(Services& s, const db::CompetitionRecord& c,
+                             const http::Request& req) {
+    json j = summary_json(c);
+    j["description"] = c.description;
+    j["metric_version"] = c.metric_version;
+    j["scoring_mode"] = c.scoring_mode;
+    j["leaderboard_rule"] = c.leaderboard_rule;
+    j["evaluation_policy"] = c.evaluation_policy;
+    j["dataset"] = {{"slug", c.dataset_slug}, {"title", c.dataset_title}};
+    j["created_at"] = format_iso8601(c.created_at);
+    j["updated_at"] = format_iso8601(c.updated_at);
+    if (req.principal) {
+        // The cap counts this UTC day's submissions that count toward it.
+        const Micros now = s.clock.now();
+        const Micros day_start = now - (now % kDay);
+        const auto used = s.db.with_connection([&](db::Connection& conn) {
+            return db::competitions::count_capped_since(conn, c.id, req.principal->user_id,
+                                                        day_start);
+        });
+        j["remaining_today"] = std::max<std::int64_t>(0, c.submission_cap_per_day - used);
+        j["cap_resets_at"] = format_iso8601(day_start + kDay);
+    }
+    return j;
+}
+
 db::CompetitionRecord find_competition(Services& s, const std::string& slug) {
     std::optional<db::CompetitionRecord> c;
     if (competitions::valid_slug(slug)) {
@@ -78,31 +121,11 @@ void register_competition_routes(http::Router& router, Services& s) {
                 .handler =
                     [&s](http::Request& req) {
                         const auto c = find_competition(s, req.param("slug"));
-                        json j = summary_json(c);
-                        j["description"] = c.description;
-                        j["metric_version"] = c.metric_version;
-                        j["scoring_mode"] = c.scoring_mode;
-                        j["leaderboard_rule"] = c.leaderboard_rule;
-                        j["evaluation_policy"] = c.evaluation_policy;
-                        j["dataset"] = {{"slug", c.dataset_slug}, {"title", c.dataset_title}};
-                        j["created_at"] = format_iso8601(c.created_at);
-                        if (req.principal) {
-                            // The cap counts this UTC day's submissions that count toward it.
-                            const Micros now = s.clock.now();
-                            const Micros day_start = now - (now % kDay);
-                            const auto used = s.db.with_connection([&](db::Connection& conn) {
-                                return db::competitions::count_capped_since(
-                                    conn, c.id, req.principal->user_id, day_start);
-                            });
-                            j["remaining_today"] =
-                                std::max<std::int64_t>(0, c.submission_cap_per_day - used);
-                            j["cap_resets_at"] = format_iso8601(day_start + kDay);
-                        }
-                        return http::ok(req, j);
+                        return http::ok(req, competition_detail_json(s, c, req));
                     },
                 .summary = "One competition: description (markdown), metric, cap, dataset; for a "
                            "logged-in caller also remaining_today and cap_resets_at",
-                .response_schema = kSummarySchema,
+                .response_schema = kCompetitionDetailSchema,
                 .problem_statuses = {404}});
 
     router.add({.method = "GET",

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "app/app.hpp"
+#include "app/competition_common.hpp"
 #include "competitions/bundle.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -109,6 +110,59 @@ bool materialize_dataset_folder(const competitions::Bundle& bundle, const fs::pa
 
 }  // namespace
 
+DatasetFolder prepare_dataset_folder(const Config& config, const competitions::Bundle& bundle) {
+    std::error_code ec;
+    DatasetFolder out;
+    const fs::path storage = fs::absolute(config.datasets_root, ec) / bundle.manifest.dataset.slug;
+    out.path = storage.string();
+    out.materialized = materialize_dataset_folder(bundle, storage);
+    std::tie(out.bytes, out.checksum) = describe_dataset_folder(storage);
+    return out;
+}
+
+BundleRows insert_bundle_rows(db::Connection& c, const competitions::Manifest& m,
+                              const DatasetFolder& folder, const std::string& bundle_path,
+                              Micros now) {
+    BundleRows out;
+    db::DatasetRecord ds;
+    ds.id = uuid_v4();
+    ds.slug = m.dataset.slug;
+    ds.title = m.dataset.title;
+    ds.source = m.dataset.source;
+    ds.license = m.dataset.license;
+    ds.storage_path = folder.path;
+    ds.bytes = folder.bytes;
+    ds.checksum = folder.checksum;
+    ds.created_at = now;
+    out.dataset_added = db::datasets::insert_if_missing(c, ds);
+    auto dataset = db::datasets::find_by_slug(c, m.dataset.slug);
+    if (folder.materialized && dataset && dataset->storage_path == ds.storage_path &&
+        dataset->checksum != ds.checksum) {
+        // A row seeded before its folder had content: its size and checksum are stale.
+        db::datasets::update_stats(c, ds.slug, ds.bytes, ds.checksum);
+    }
+    db::CompetitionRecord r;
+    r.id = uuid_v4();
+    r.slug = m.slug;
+    r.title = m.title;
+    r.description = m.description;
+    r.tier = "public";
+    r.status = "active";
+    r.metric = std::string(competitions::metric_name(m.metric));
+    r.metric_version = m.metric_version;
+    r.higher_is_better = m.higher_is_better;
+    r.submission_cap_per_day = m.submission_cap_per_day;
+    r.scoring_mode = m.scoring_mode;
+    r.leaderboard_rule = m.leaderboard_rule;
+    r.evaluation_policy = m.evaluation_policy;
+    r.dataset_id = dataset ? dataset->id : std::string{};
+    r.bundle_path = bundle_path;
+    r.created_at = now;
+    r.updated_at = now;
+    out.competition_added = db::competitions::insert_if_missing(c, r);
+    return out;
+}
+
 SeedReport seed_competitions(db::Database& db, const Config& config, const Clock& clock) {
     SeedReport report;
     std::error_code ec;
@@ -134,48 +188,14 @@ SeedReport seed_competitions(db::Database& db, const Config& config, const Clock
                        {{"bundle", dir.filename().string()}, {"error", e.what()}});
             continue;
         }
-        const auto& m = bundle.manifest;
         const Micros now = clock.now();
-        const fs::path storage = fs::absolute(config.datasets_root, ec) / m.dataset.slug;
-        const bool materialized = materialize_dataset_folder(bundle, storage);
-        const auto stats = describe_dataset_folder(storage);  // bytes, checksum
+        const DatasetFolder folder = prepare_dataset_folder(config, bundle);
         db.with_connection([&](db::Connection& c) {
             db::Transaction tx(c);
-            db::DatasetRecord ds;
-            ds.id = uuid_v4();
-            ds.slug = m.dataset.slug;
-            ds.title = m.dataset.title;
-            ds.source = m.dataset.source;
-            ds.license = m.dataset.license;
-            ds.storage_path = storage.string();
-            std::tie(ds.bytes, ds.checksum) = stats;
-            ds.created_at = now;
-            if (db::datasets::insert_if_missing(c, ds)) ++report.datasets_added;
-            auto dataset = db::datasets::find_by_slug(c, m.dataset.slug);
-            if (materialized && dataset && dataset->storage_path == ds.storage_path &&
-                dataset->checksum != ds.checksum) {
-                // A row seeded before its folder had content: its size and checksum are stale.
-                db::datasets::update_stats(c, ds.slug, ds.bytes, ds.checksum);
-            }
-            db::CompetitionRecord r;
-            r.id = uuid_v4();
-            r.slug = m.slug;
-            r.title = m.title;
-            r.description = m.description;
-            r.tier = "public";
-            r.status = "active";
-            r.metric = std::string(competitions::metric_name(m.metric));
-            r.metric_version = m.metric_version;
-            r.higher_is_better = m.higher_is_better;
-            r.submission_cap_per_day = m.submission_cap_per_day;
-            r.scoring_mode = m.scoring_mode;
-            r.leaderboard_rule = m.leaderboard_rule;
-            r.evaluation_policy = m.evaluation_policy;
-            r.dataset_id = dataset ? dataset->id : std::string{};
-            r.bundle_path = fs::absolute(dir, ec).string();
-            r.created_at = now;
-            r.updated_at = now;
-            if (db::competitions::insert_if_missing(c, r)) ++report.competitions_added;
+            const auto added =
+                insert_bundle_rows(c, bundle.manifest, folder, fs::absolute(dir, ec).string(), now);
+            if (added.dataset_added) ++report.datasets_added;
+            if (added.competition_added) ++report.competitions_added;
             tx.commit();
         });
     }

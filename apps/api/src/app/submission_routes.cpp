@@ -1,7 +1,6 @@
 // Submissions and the leaderboard: upload (cap → streamed body → full validation → stored file →
 // queued row → optional auto-score), the caller's submissions, one submission, the leaderboard
 // and its history, and the admin queue and re-score.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include "app/app.hpp"
 #include "app/competition_common.hpp"
+#include "app/request_bodies.hpp"
 #include "competitions/csv_reader.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -139,63 +139,12 @@ void require_open(const db::CompetitionRecord& c) {
 // A spool file owned by the handler, removed unless it was moved away.
 struct SpoolFile {
     std::string path;
-    int fd = -1;
     SpoolFile() = default;
     SpoolFile(const SpoolFile&) = delete;
     SpoolFile& operator=(const SpoolFile&) = delete;
     ~SpoolFile() {
-        if (fd >= 0) ::close(fd);
         if (!path.empty()) ::unlink(path.c_str());
     }
-};
-
-ApiError storage_error(const std::string& what) {
-    return ApiError(503, "storage_unavailable",
-                    "The upload could not be stored; try again shortly.", what);
-}
-
-void write_all(int fd, const char* p, std::size_t n) {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw storage_error(std::string("write: ") + std::strerror(errno));
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-}
-
-// Copies the multipart field `file` of the spooled body into its own spool file.
-class FilePart final : public http::MultipartHandler {
-  public:
-    FilePart(int fd, std::uint64_t max) : fd_(fd), max_(max) {}
-    void on_part_begin(const http::PartHeaders& h) override {
-        if (h.name != "file") return;
-        if (found_) throw invalid("The form has more than one `file` field.");
-        found_ = true;
-        in_file_ = true;
-        filename_ = h.filename;
-    }
-    void on_part_data(std::string_view d) override {
-        if (!in_file_) return;
-        // Past the limit the size is still counted (to report it) but nothing more is written.
-        if (size_ + d.size() <= max_) write_all(fd_, d.data(), d.size());
-        size_ += d.size();
-    }
-    void on_part_end() override { in_file_ = false; }
-
-    bool found() const { return found_; }
-    std::uint64_t size() const { return size_; }
-    const std::optional<std::string>& filename() const { return filename_; }
-
-  private:
-    int fd_;
-    std::uint64_t max_;
-    bool found_ = false;
-    bool in_file_ = false;
-    std::uint64_t size_ = 0;
-    std::optional<std::string> filename_;
 };
 
 struct Upload {
@@ -218,41 +167,17 @@ Upload read_upload(Services& s, http::Request& req, SpoolFile& part) {
     std::optional<std::string> given_name = req.query_param("filename");
     if (auto boundary = http::boundary_from_content_type(content_type)) {
         part.path = fs::path(req.body_file).parent_path() / ("part-" + request_uuid() + ".csv");
-        part.fd = ::open(part.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (part.fd < 0) {
-            part.path.clear();
-            throw storage_error(std::string("open part: ") + std::strerror(errno));
-        }
-        FilePart sink(part.fd, max);
-        const int in = ::open(req.body_file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (in < 0) throw storage_error(std::string("open body: ") + std::strerror(errno));
-        struct Closer {
-            int fd;
-            ~Closer() { ::close(fd); }
-        } closer{in};
-        try {
-            http::MultipartParser parser(*boundary, sink);
-            std::vector<char> buf(std::size_t{64} * 1024);
-            for (;;) {
-                const ssize_t n = ::read(in, buf.data(), buf.size());
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0) throw storage_error(std::string("read body: ") + std::strerror(errno));
-                if (n == 0) break;
-                parser.feed(buf.data(), static_cast<std::size_t>(n));
-            }
-            parser.finish();
-        } catch (const http::MultipartError& e) {
-            throw ApiError(400, "invalid_multipart",
-                           std::string("The multipart body is malformed: ") + e.what() + ".");
-        }
-        if (!sink.found()) {
+        std::vector<FormField> fields(1);
+        fields[0].name = "file";
+        fields[0].path = part.path;
+        fields[0].max_bytes = max;
+        extract_form_fields(req.body_file, *boundary, fields, false, invalid);
+        if (!fields[0].found) {
             throw invalid("The form has no `file` field: send the CSV as the field `file`.");
         }
-        ::close(part.fd);
-        part.fd = -1;
         up.path = part.path;
-        up.size = sink.size();
-        if (sink.filename() && !sink.filename()->empty()) given_name = sink.filename();
+        up.size = fields[0].size;
+        if (fields[0].filename && !fields[0].filename->empty()) given_name = fields[0].filename;
     } else if (media == "text/csv") {
         up.path = req.body_file;
         up.size = req.body_size;

@@ -112,6 +112,32 @@ bool insert_if_missing(Connection& c, const CompetitionRecord& r) {
     return true;
 }
 
+bool update(Connection& c, const std::string& id, const CompetitionPatch& patch,
+            std::int64_t updated_at) {
+    std::string sql = "UPDATE competitions SET ";
+    std::vector<Value> params;
+    if (patch.title) {
+        sql += "title = :title, ";
+        params.emplace_back(*patch.title);
+    }
+    if (patch.description) {
+        sql += "description = :descr, ";
+        params.emplace_back(*patch.description);
+    }
+    if (patch.submission_cap_per_day) {
+        sql += "submission_cap_per_day = :cap, ";
+        params.emplace_back(*patch.submission_cap_per_day);
+    }
+    if (patch.status) {
+        sql += "status = :status, ";
+        params.emplace_back(*patch.status);
+    }
+    sql += "updated_at = :u WHERE id = :id";
+    params.emplace_back(updated_at);
+    params.emplace_back(id);
+    return c.exec(sql, params) > 0;
+}
+
 std::int64_t count_capped_since(Connection& c, const std::string& competition_id,
                                 const std::string& user_id, std::int64_t since) {
     auto r = c.query_one(kCountCapped, {competition_id, user_id, since});

@@ -43,6 +43,15 @@ struct DatasetRecord {
     std::int64_t created_at = 0;
 };
 
+// The fields an admin may change; unset ones stay as they are.
+struct CompetitionPatch {
+    std::optional<std::string> title;
+    std::optional<std::string> description;
+    std::optional<std::int64_t> submission_cap_per_day;
+    std::optional<std::string> status;  // active | closed
+    bool empty() const { return !title && !description && !submission_cap_per_day && !status; }
+};
+
 namespace competitions {
 // Active competitions ordered by slug, after `after_slug` (keyset pagination).
 std::vector<CompetitionRecord> list_active(Connection& c, const std::string& after_slug, int limit);
@@ -50,6 +59,9 @@ std::optional<CompetitionRecord> find_by_slug(Connection& c, const std::string& 
 std::optional<CompetitionRecord> find_by_id(Connection& c, const std::string& id);
 // Inserts unless a competition with this slug exists; returns whether it inserted.
 bool insert_if_missing(Connection& c, const CompetitionRecord& r);
+// Applies the set fields of `patch` and sets updated_at; returns whether a row was updated.
+bool update(Connection& c, const std::string& id, const CompetitionPatch& patch,
+            std::int64_t updated_at);
 // Submissions of the user to the competition created at or after `since` that count toward the
 // daily cap.
 std::int64_t count_capped_since(Connection& c, const std::string& competition_id,

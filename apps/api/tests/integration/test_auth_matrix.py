@@ -6,14 +6,16 @@ own OpenAPI document (generated from its router), so a new route without a row f
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Callable
 
 import pytest
 
-from conftest import Api, User, problem, unique_email
+from conftest import REPO_ROOT, Api, User, problem, unique_email
 
 ANON, USER, OTHER, ADMIN = "anonymous", "user", "other_user", "admin"
 PRINCIPALS = (ANON, USER, OTHER, ADMIN)
@@ -80,6 +82,17 @@ def _users_submission(c: Ctx) -> str:
         assert r.status_code == 201, r.text
         c.submission_id = r.json()["data"]["submission"]["id"]
     return c.submission_id
+
+
+def _create_competition(c: Ctx, who: str):
+    # titanic's bundle under a fresh slug (the admin's call creates it)
+    bundle = REPO_ROOT / "apps" / "api" / "data" / "competitions" / "titanic-survival"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["slug"] = f"matrix-{uuid.uuid4().hex[:8]}"
+    files = {"manifest": ("manifest.json", json.dumps(manifest).encode(), "application/json")}
+    for field in ("holdout_labels", "test_ids", "sample_submission"):
+        files[field] = (f"{field}.csv", (bundle / f"{field}.csv").read_bytes(), "text/csv")
+    return c.api.post("/api/v1/admin/competitions", files=files, **c.creds(who))
 
 
 AUTH_CODES = {401: "authentication_required"}
@@ -149,6 +162,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         _all(200), lambda c, w: c.api.get("/api/v1/datasets/titanic", **c.creds(w))),
     ("GET", "/api/v1/datasets/{slug}/files/{path}"): Row(
         _all(200), lambda c, w: c.api.get("/api/v1/datasets/titanic/files/test_ids.csv", **c.creds(w))),
+    ("POST", "/api/v1/admin/competitions"): Row(_admin_route(201), _create_competition, ADMIN_CODES),
+    ("PATCH", "/api/v1/admin/competitions/{slug}"): Row(
+        _admin_route(200),
+        lambda c, w: c.api.patch("/api/v1/admin/competitions/titanic-survival",
+                                 json={"status": "active"}, **c.creds(w)),
+        ADMIN_CODES),
 }
 
 
