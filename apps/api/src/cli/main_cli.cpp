@@ -1,4 +1,5 @@
-// medforge: administration CLI (migrations, admin accounts).
+// medforge: the MedForge CLI: administration (migrations, seeding, admin accounts), offline
+// scoring, and participants' uploads through the API (`submit`).
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/app.hpp"
+#include "cli/submit.hpp"
 #include "competitions/bundle.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -120,9 +122,11 @@ int score_command(const std::string& bundle_dir, const std::string& competition,
 
 int main(int argc, char** argv) {
     CLI::App cli{
-        "medforge: MedForge administration.\n"
-        "Uses the same environment as medforge-api (DATABASE_URL, SESSION_SECRET, ...;\n"
-        "see docs/configuration.md). Every command applies pending migrations first."};
+        "medforge: the MedForge command line.\n"
+        "migrate, seed and admin use the same environment as medforge-api (DATABASE_URL,\n"
+        "SESSION_SECRET, ...; see docs/configuration.md) and apply pending migrations first.\n"
+        "score works offline on a bundle; submit talks to the API (MEDFORGE_API_URL,\n"
+        "MEDFORGE_TOKEN) and needs no database."};
     cli.require_subcommand(0, 1);
     bool version = false;
     cli.add_flag("--version", version, "Print the version and exit");
@@ -165,6 +169,51 @@ int main(int argc, char** argv) {
     score->add_option("file", submission_file, "The submission CSV")->required();
     score->add_flag("--json", json_out, "Print one JSON object");
 
+    auto* submit = cli.add_subcommand(
+        "submit",
+        "Upload a submission to a competition through the API and print its official score");
+    submit->footer(
+        "Environment:\n"
+        "  MEDFORGE_TOKEN    required: a personal access token (mfp_...), created with\n"
+        "                    POST /api/v1/me/tokens while logged in; sent as\n"
+        "                    `Authorization: Bearer <token>`.\n"
+        "  MEDFORGE_API_URL  the API's base URL, default http://127.0.0.1:8000 (--api-url\n"
+        "                    overrides it). https:// checks the server's certificate against\n"
+        "                    the system trust store (SSL_CERT_FILE names another CA bundle).\n"
+        "\n"
+        "The file is uploaded as text/csv (?filename=<its base name>) to\n"
+        "POST /api/v1/competitions/SLUG/submissions, where it is validated completely before\n"
+        "it is stored. A queued submission is polled (GET /api/v1/submissions/ID) until it is\n"
+        "scored or failed, for at most --timeout seconds.\n"
+        "\n"
+        "Output: `scored: <metric> <score> (submission <id>, <rows> rows; <n> of <cap>\n"
+        "submissions left today)`, or `invalid: <what is wrong, with line and column>`,\n"
+        "`refused: <why>` (daily cap reached, competition closed) or `failed: <error>`.\n"
+        "--json prints one object instead: {\"status\": scored|invalid|refused|failed|\n"
+        "timeout|error, \"submission\", \"daily_cap\", \"remaining_today\", \"problem\"\n"
+        "(the API's problem+json), \"error\" (unless scored)}.\n"
+        "\n"
+        "Exit status: 0 scored; 1 invalid file, scoring failed, daily cap reached or\n"
+        "competition closed; 2 usage, configuration (token, URL, file) or network errors, an\n"
+        "unexpected answer, or no score within --timeout (the submission stays queued).\n"
+        "\n"
+        "Example:\n"
+        "  export MEDFORGE_API_URL=http://127.0.0.1:8000 MEDFORGE_TOKEN=mfp_...\n"
+        "  medforge submit --competition titanic-survival predictions.csv");
+    cli::SubmitOptions submit_opts;
+    submit->add_option("--competition", submit_opts.competition, "The competition's slug")
+        ->required();
+    submit->add_option("file", submit_opts.file, "The submission CSV")->required();
+    submit->add_option("--api-url", submit_opts.api_url,
+                       "The API's base URL (default: MEDFORGE_API_URL, else "
+                       "http://127.0.0.1:8000)");
+    submit
+        ->add_option("--timeout", submit_opts.timeout_seconds,
+                     "Seconds to wait for the score of a queued submission (default 300; 0: do "
+                     "not wait)")
+        ->check(CLI::Range(0, 86400));
+    submit->add_flag("--json", submit_opts.json, "Print one JSON object");
+
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -178,6 +227,9 @@ int main(int argc, char** argv) {
     if (cli.get_subcommands().empty()) {
         std::cout << cli.help();
         return 2;
+    }
+    if (submit->parsed()) {
+        return cli::run_submit(submit_opts, process_env(), std::cout, std::cerr);
     }
     if (score->parsed()) {
         if (bundle_dir.empty() == competition.empty()) {
