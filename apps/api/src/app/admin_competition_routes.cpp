@@ -213,32 +213,35 @@ http::Response patch(Services& s, http::Request& req) {
     return http::ok(req, competition_detail_json(s, find_competition(s, comp.slug), req));
 }
 
+const nlohmann::json kBundleFormSchema = {
+    {"type", "object"},
+    {"required", {"manifest", "holdout_labels", "test_ids", "sample_submission"}},
+    {"properties",
+     {{"manifest", {{"type", "string"}, {"format", "binary"}}},
+      {"holdout_labels", {{"type", "string"}, {"format", "binary"}}},
+      {"test_ids", {{"type", "string"}, {"format", "binary"}}},
+      {"sample_submission", {{"type", "string"}, {"format", "binary"}}}}}};
+
 }  // namespace
 
 void register_admin_competition_routes(http::Router& router, Services& s) {
-    router.add(
-        {.method = "POST",
-         .pattern = "/api/v1/admin/competitions",
-         .access = http::Access::admin,
-         .handler = [&s](http::Request& req) { return create(s, req); },
-         .body_limit = static_cast<std::size_t>(kBundleUploadMaxBytes) + kMultipartFraming,
-         .body_to_file = true,
-         // A wrong media type is refused before the body is uploaded.
-         .before_body = [](http::Request& req) { form_boundary(req); },
-         .summary = "Create a competition from a bundle: multipart fields manifest, "
+    router.add({.method = "POST",
+                .pattern = "/api/v1/admin/competitions",
+                .access = http::Access::admin,
+                .handler = [&s](http::Request& req) { return create(s, req); },
+                .body_limit = static_cast<std::size_t>(kBundleUploadMaxBytes) + kMultipartFraming,
+                .body_to_file = true,
+                // A wrong media type is refused before the body is uploaded.
+                .before_body = [](http::Request& req) { form_boundary(req); },
+                .summary =
+                    "Create a competition from a bundle: multipart fields manifest, "
                     "holdout_labels, test_ids, sample_submission (256 MiB in all), validated like "
                     "a seeded bundle; stored under SUBMISSIONS_DIR/_bundles",
-         .request_schema = {{"type", "object"},
-                            {"required",
-                             {"manifest", "holdout_labels", "test_ids", "sample_submission"}},
-                            {"properties",
-                             {{"manifest", {{"type", "string"}, {"format", "binary"}}},
-                              {"holdout_labels", {{"type", "string"}, {"format", "binary"}}},
-                              {"test_ids", {{"type", "string"}, {"format", "binary"}}},
-                              {"sample_submission", {{"type", "string"}, {"format", "binary"}}}}}},
-         .response_schema = kCompetitionDetailSchema,
-         .success_status = 201,
-         .problem_statuses = {400, 401, 403, 409, 413, 415, 422, 503}});
+                .request_schema = kBundleFormSchema,
+                .request_content = {{"multipart/form-data", {{"schema", kBundleFormSchema}}}},
+                .response_schema = kCompetitionDetailSchema,
+                .success_status = 201,
+                .problem_statuses = {400, 401, 403, 409, 413, 415, 422, 503}});
 
     router.add(
         {.method = "PATCH",

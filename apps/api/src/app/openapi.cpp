@@ -74,7 +74,9 @@ json build_openapi(const http::Router& router) {
         if (!r.request_schema.is_null()) {
             op["requestBody"] = {
                 {"required", true},
-                {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
+                {"content", r.request_content.is_null()
+                                ? json{{"application/json", {{"schema", r.request_schema}}}}
+                                : r.request_content}};
         }
         json responses = json::object();
         json content = json::object();

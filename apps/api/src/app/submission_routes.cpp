@@ -391,6 +391,13 @@ void register_submission_routes(http::Router& router, Services& s) {
                            "with ?filename=. Validated completely before it is stored; scored at "
                            "once when AUTO_SCORE_ON_SUBMIT is on",
                 .request_schema = {{"type", "string"}, {"format", "binary"}},
+                .request_content =
+                    {{"multipart/form-data",
+                      {{"schema",
+                        {{"type", "object"},
+                         {"required", {"file"}},
+                         {"properties", {{"file", {{"type", "string"}, {"format", "binary"}}}}}}}}},
+                     {"text/csv", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}},
                 .response_schema = {{"type", "object"},
                                     {"properties",
                                      {{"submission", kSubmissionSchema},

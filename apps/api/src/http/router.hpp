@@ -53,6 +53,9 @@ struct Route {
     // OpenAPI fragments.
     std::string summary;
     nlohmann::json request_schema;  // null = no body
+    // OpenAPI `content` map for bodies that are not JSON (uploads); null = application/json with
+    // request_schema.
+    nlohmann::json request_content;
     nlohmann::json response_schema = nlohmann::json::object();
     int success_status = 200;
     std::vector<int> problem_statuses;

@@ -282,3 +282,15 @@ def test_tolerated_forms_are_accepted(api, user):
     sub = ok(upload(api, user.token, TITANIC, body, "FORMS.CSV"), 201)["submission"]
     assert sub["official_score"]["primary_score"] == pytest.approx(250 / 418)
     assert sub["row_count"] == 418
+
+
+def test_openapi_describes_the_upload_bodies(api):
+    doc = api.get("/api/v1/openapi.json").json()
+    doc = doc.get("data", doc) if "paths" not in doc else doc
+    upload_body = doc["paths"]["/api/v1/competitions/{slug}/submissions"]["post"]["requestBody"]
+    assert set(upload_body["content"]) == {"multipart/form-data", "text/csv"}
+    assert upload_body["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
+    create = doc["paths"]["/api/v1/admin/competitions"]["post"]["requestBody"]["content"]
+    assert set(create) == {"multipart/form-data"}
+    assert set(create["multipart/form-data"]["schema"]["required"]) == {
+        "manifest", "holdout_labels", "test_ids", "sample_submission"}
