@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -222,10 +226,81 @@ bool CsvReader::fill(std::size_t record_line) {
     return true;
 }
 
+// The common case, 16 bytes at a time: a record that is already buffered whole, of unquoted
+// ASCII fields, ending in LF or CRLF. Anything else (a blank line, a quote, a lone CR, NUL,
+// a byte >= 0x80, a record running past the buffered bytes) returns kNoField without consuming
+// anything, and read_record's general scanner takes the record from its start, so both paths
+// give the same fields, lines and errors.
+std::size_t CsvReader::read_plain_record(Record& record, std::size_t max_fields) {
+#if defined(__SSE2__)
+    const char* const b = buf_.get();
+    const std::size_t start = pos_;
+    if (start >= end_ || b[start] == '\n' || b[start] == '\r') return kNoField;
+    auto& spans = record.spans_;
+    spans.clear();
+    std::size_t extra = 0;
+    auto push = [&](std::size_t begin, std::size_t end) {
+        if (spans.size() < max_fields) {
+            spans.push_back({static_cast<std::uint32_t>(begin - start),
+                             static_cast<std::uint32_t>(end - start)});
+        } else {
+            ++extra;
+        }
+    };
+    auto finish = [&](std::size_t next) {
+        rec_begin_ = start;
+        pos_ = next;
+        record.base_ = buf_.get() + start;
+        record.line_ = line_;
+        ++line_;
+        return spans.size() + extra;
+    };
+    const __m128i comma = _mm_set1_epi8(',');
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i nul = _mm_setzero_si128();
+    std::size_t field_begin = start;
+    for (std::size_t in = start; in + 16 <= end_; in += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + in));
+        const __m128i stops =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, lf)),
+                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, quote)),
+                                      _mm_cmpeq_epi8(v, nul)));
+        // Bytes >= 0x80 have their top bit set: movemask of v itself flags them.
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(stops) | _mm_movemask_epi8(v));
+        while (mask != 0) {
+            const std::size_t at = in + static_cast<std::size_t>(__builtin_ctz(mask));
+            mask &= mask - 1;
+            const char c = b[at];
+            if (c == ',') {
+                push(field_begin, at);
+                field_begin = at + 1;
+            } else if (c == '\n') {
+                push(field_begin, at);
+                return finish(at + 1);
+            } else if (c == '\r' && at + 1 < end_ && b[at + 1] == '\n') {
+                push(field_begin, at);
+                return finish(at + 2);
+            } else {
+                return kNoField;
+            }
+        }
+    }
+#else
+    (void)record;
+    (void)max_fields;
+#endif
+    return kNoField;
+}
+
 // Scans one record starting at pos_ (skipping blank lines). Returns its field count (fields past
 // max_fields are counted but not stored), or 0 at end of input. Quoted fields are unescaped in
 // place: the text only shrinks, so the write cursor `out` never passes the read cursor `in`.
 std::size_t CsvReader::read_record(Record& record, std::size_t max_fields) {
+    if (const std::size_t fields = read_plain_record(record, max_fields); fields != kNoField) {
+        return fields;
+    }
     auto& spans = record.spans_;
     spans.clear();
     std::size_t extra = 0;

@@ -158,6 +158,7 @@ class CsvReader {
 
   private:
     std::size_t read_record(Record& record, std::size_t max_fields);
+    std::size_t read_plain_record(Record& record, std::size_t max_fields);
     std::size_t compact();
     bool fill(std::size_t record_line);
     [[noreturn]] void fail_at(std::size_t line, std::size_t field_index, std::string reason);
