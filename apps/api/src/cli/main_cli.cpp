@@ -73,49 +73,71 @@ int score_command(const std::string& bundle_dir, const std::string& competition,
         }
         dir = std::filesystem::path(load_config(process_env()).competitions_dir) / competition;
     }
-    c::Bundle bundle;
+    // What one scoring attempt found (use_bundle_cached may run it twice; nothing is printed
+    // before the attempt that stands is known).
+    struct Outcome {
+        int rc = 2;
+        nlohmann::ordered_json json;
+        std::string human;
+        std::string stderr_line;  // printed instead of the JSON / human line when set
+    };
+    Outcome out;
+    auto attempt = [&](const c::Bundle& bundle) {
+        out = Outcome{};
+        const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            out.stderr_line = "medforge score: cannot open " + file;
+            return;
+        }
+        struct Closer {
+            int fd;
+            ~Closer() { ::close(fd); }
+        } closer{fd};
+        auto invalid = [&](const char* what) {
+            out.rc = 1;
+            out.json = {{"status", "invalid"}, {"error", what}};
+            out.human = std::string("invalid: ") + what;
+        };
+        try {
+            if (!file.ends_with(".csv")) throw c::SubmissionError("the file name must end in .csv");
+            c::FdSource source(fd);
+            auto parsed = c::parse_submission(bundle, source);
+            auto result = c::score_submission(bundle, parsed);
+            nlohmann::ordered_json components = nlohmann::ordered_json::object();
+            for (const auto& [k, v] : result.components) components[k] = v;
+            char human[160];
+            std::snprintf(human, sizeof human, "scored: %s %.5f over %llu rows",
+                          std::string(c::metric_name(bundle.manifest.metric)).c_str(),
+                          result.primary, static_cast<unsigned long long>(parsed.rows));
+            out.rc = 0;
+            out.json = {{"status", "scored"},
+                        {"primary_score", result.primary},
+                        {"components", components},
+                        {"rows", parsed.rows}};
+            out.human = human;
+        } catch (const c::SubmissionError& e) {
+            invalid(e.what());
+        } catch (const c::CsvError& e) {
+            invalid(e.what());
+        } catch (const std::system_error& e) {
+            out.rc = 2;
+            out.stderr_line = "medforge score: cannot read " + file + ": " + e.code().message();
+        }
+    };
     try {
-        bundle = c::load_bundle(dir);
+        // A validated bundle is cached by the SHA-256 of its files (docs/competitions.md).
+        c::use_bundle_cached(dir, {.dir = c::default_bundle_cache_dir(dir)}, attempt);
     } catch (const c::BundleError& e) {
         emit({{"status", "bundle_error"}, {"error", e.what()}},
              std::string("bundle error: ") + e.what());
         return 2;
     }
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        std::cerr << "medforge score: cannot open " << file << "\n";
-        return 2;
+    if (!out.stderr_line.empty()) {
+        std::cerr << out.stderr_line << "\n";
+        return out.rc;
     }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    try {
-        if (!file.ends_with(".csv")) throw c::SubmissionError("the file name must end in .csv");
-        c::FdSource source(fd);
-        auto parsed = c::parse_submission(bundle, source);
-        auto result = c::score_submission(bundle, parsed);
-        nlohmann::ordered_json components = nlohmann::ordered_json::object();
-        for (const auto& [k, v] : result.components) components[k] = v;
-        char human[160];
-        std::snprintf(human, sizeof human, "scored: %s %.5f over %llu rows",
-                      std::string(c::metric_name(bundle.manifest.metric)).c_str(), result.primary,
-                      static_cast<unsigned long long>(parsed.rows));
-        emit({{"status", "scored"},
-              {"primary_score", result.primary},
-              {"components", components},
-              {"rows", parsed.rows}},
-             human);
-        return 0;
-    } catch (const c::SubmissionError& e) {
-        emit({{"status", "invalid"}, {"error", e.what()}}, std::string("invalid: ") + e.what());
-    } catch (const c::CsvError& e) {
-        emit({{"status", "invalid"}, {"error", e.what()}}, std::string("invalid: ") + e.what());
-    } catch (const std::system_error& e) {
-        std::cerr << "medforge score: cannot read " << file << ": " << e.code().message() << "\n";
-        return 2;
-    }
-    return 1;
+    emit(out.json, out.human);
+    return out.rc;
 }
 
 }  // namespace

@@ -1,13 +1,17 @@
 #include "competitions/bundle.hpp"
 
-#include <sodium.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <array>
+#include <cerrno>
+#include <exception>
 
+#include "competitions/bundle_detail.hpp"
+#include "competitions/sha256.hpp"
 #include "competitions/values.hpp"
-#include "core/ids.hpp"
 #include "metrics/accuracy.hpp"
 #include "metrics/mean_iou.hpp"
 #include "metrics/roc_auc.hpp"
@@ -16,15 +20,13 @@ namespace medforge::competitions {
 
 namespace {
 
-constexpr std::uint32_t kUnseen = 0;
-
-std::string read_bundle_file(const std::filesystem::path& dir, const char* name) {
-    std::ifstream in(dir / name, std::ios::binary);
-    if (!in) throw BundleError(std::string(name) + " is missing or unreadable");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+struct FdCloser {
+    int fd;
+    explicit FdCloser(int f) : fd(f) {}
+    FdCloser(const FdCloser&) = delete;
+    FdCloser& operator=(const FdCloser&) = delete;
+    ~FdCloser() { ::close(fd); }
+};
 
 std::string at(std::size_t line, std::string_view column, std::string_view reason) {
     std::string out = "line " + std::to_string(line);
@@ -70,7 +72,68 @@ double float_in(std::string_view text, Bound bound, std::size_t line, std::strin
     return v.value;
 }
 
+// The allowed labels of an accuracy manifest: a table when they span a small range, else a
+// linear search.
+class LabelSet {
+  public:
+    explicit LabelSet(const std::vector<std::int64_t>& labels) : labels_(labels) {
+        if (labels.empty()) return;
+        const auto [lo, hi] = std::minmax_element(labels.begin(), labels.end());
+        if (static_cast<std::uint64_t>(*hi) - static_cast<std::uint64_t>(*lo) >= kMaxTable) return;
+        base_ = *lo;
+        table_.assign(static_cast<std::size_t>(*hi - *lo) + 1, 0);
+        for (std::int64_t v : labels) table_[static_cast<std::size_t>(v - base_)] = 1;
+    }
+    bool contains(std::int64_t v) const {
+        if (table_.empty()) return std::find(labels_.begin(), labels_.end(), v) != labels_.end();
+        const std::uint64_t i = static_cast<std::uint64_t>(v) - static_cast<std::uint64_t>(base_);
+        return i < table_.size() && table_[i] != 0;
+    }
+
+  private:
+    static constexpr std::uint64_t kMaxTable = 1 << 16;
+    const std::vector<std::int64_t>& labels_;
+    std::int64_t base_ = 0;
+    std::vector<std::uint8_t> table_;
+};
+
 }  // namespace
+
+namespace detail {
+
+// The whole file, read with one read(2) into a presized string (a file that changes size
+// meanwhile is still read to its end). A folder or an I/O error reads as unreadable.
+std::string read_bundle_file(const std::filesystem::path& dir, const char* name) {
+    const int fd = ::open((dir / name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw BundleError(std::string(name) + " is missing or unreadable");
+    const FdCloser closer{fd};
+    struct stat st {};
+    std::string out;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) out.resize(static_cast<std::size_t>(st.st_size));
+    auto read_some = [&](char* to, std::size_t capacity) {
+        for (;;) {
+            const ssize_t n = ::read(fd, to, capacity);
+            if (n >= 0) return static_cast<std::size_t>(n);
+            if (errno != EINTR) throw BundleError(std::string(name) + " is missing or unreadable");
+        }
+    };
+    std::size_t used = 0;
+    while (used < out.size()) {
+        const std::size_t n = read_some(out.data() + used, out.size() - used);
+        if (n == 0) break;
+        used += n;
+    }
+    out.resize(used);
+    char more[4096];
+    for (;;) {
+        const std::size_t n = read_some(more, sizeof more);
+        if (n == 0) break;
+        out.append(more, n);
+    }
+    return out;
+}
+
+}  // namespace detail
 
 void IdIndex::reserve(std::size_t n) {
     offsets_.reserve(n + 1);
@@ -125,20 +188,38 @@ void IdIndex::finalize() {
     }
 }
 
-std::optional<std::uint32_t> IdIndex::find(std::string_view key) const {
+IdIndex::Probe IdIndex::probe(std::string_view key) const {
+    Probe p;
     if (!dense_.empty()) {
         const auto v = canonical_uint(key);
-        if (!v || *v < dense_base_ || *v - dense_base_ >= dense_.size()) return std::nullopt;
-        const std::uint32_t slot = dense_[*v - dense_base_];
+        if (!v || *v < dense_base_ || *v - dense_base_ >= dense_.size()) return p;
+        p.key = *v - dense_base_;
+        p.possible = true;
+        __builtin_prefetch(&dense_[p.key]);
+    } else if (!slots_.empty()) {
+        p.key = std::hash<std::string_view>{}(key);
+        p.possible = true;
+        __builtin_prefetch(&slots_[p.key & (slots_.size() - 1)]);
+    }
+    return p;
+}
+
+std::optional<std::uint32_t> IdIndex::find(std::string_view key, const Probe& p) const {
+    if (!p.possible) return std::nullopt;
+    if (!dense_.empty()) {
+        const std::uint32_t slot = dense_[p.key];
         if (slot == 0) return std::nullopt;
         return slot - 1;
     }
-    return find_hashed(key);
+    return find_hashed(key, p.key);
 }
 
-std::optional<std::uint32_t> IdIndex::find_hashed(std::string_view key) const {
+std::optional<std::uint32_t> IdIndex::find(std::string_view key) const {
+    return find(key, probe(key));
+}
+
+std::optional<std::uint32_t> IdIndex::find_hashed(std::string_view key, std::size_t h) const {
     if (slots_.empty()) return std::nullopt;
-    const auto h = std::hash<std::string_view>{}(key);
     const std::uint64_t tag = h >> 32;
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
@@ -153,12 +234,12 @@ std::optional<std::uint32_t> IdIndex::find_hashed(std::string_view key) const {
 
 std::pair<std::uint32_t, bool> IdIndex::insert(std::string_view key) {
     if (!dense_.empty()) throw std::logic_error("IdIndex::insert after finalize");
-    if (auto pos = find_hashed(key)) return {*pos, false};
+    const auto h = std::hash<std::string_view>{}(key);
+    if (auto pos = find_hashed(key, h)) return {*pos, false};
     if (2 * (size() + 1) > slots_.size()) grow();
     const auto pos = static_cast<std::uint32_t>(size());
     arena_.append(key);
     offsets_.push_back(static_cast<std::uint32_t>(arena_.size()));
-    const auto h = std::hash<std::string_view>{}(key);
     const std::size_t mask = slots_.size() - 1;
     std::size_t i = h & mask;
     while (slots_[i] != 0) i = (i + 1) & mask;
@@ -167,10 +248,9 @@ std::pair<std::uint32_t, bool> IdIndex::insert(std::string_view key) {
 }
 
 std::string sha256_hex(std::string_view bytes) {
-    ensure_crypto_initialised();
-    unsigned char out[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    return to_hex(out, sizeof out);
+    Sha256 sha;
+    sha.update(bytes);
+    return digest_hex(sha.finish());
 }
 
 namespace {
@@ -233,6 +313,7 @@ void read_holdout(Bundle& b, std::string_view bytes, const IdIndex& test_ids,
         }
         ho.index.reserve(static_cast<std::size_t>(m.expected_row_count));
         std::vector<std::uint8_t> negative;  // map_iou: the patient's one Target=0 row was seen
+        const LabelSet allowed(m.labels);
         Record rec;
         while (reader.next(rec)) {
             ++ho.rows;
@@ -246,12 +327,9 @@ void read_holdout(Bundle& b, std::string_view bytes, const IdIndex& test_ids,
                 case Metric::roc_auc: {
                     auto v = parse_int64(rec[cols[0]]);
                     if (!v) fail(line, m.target_columns.front(), describe(v.error));
-                    const bool allowed = m.metric == Metric::roc_auc
-                                             ? (v.value == 0 || v.value == 1)
-                                             : std::find(m.labels.begin(), m.labels.end(),
-                                                         v.value) != m.labels.end();
-                    if (!allowed)
-                        fail(line, m.target_columns.front(), "label is not an allowed label");
+                    const bool ok = m.metric == Metric::roc_auc ? (v.value == 0 || v.value == 1)
+                                                                : allowed.contains(v.value);
+                    if (!ok) fail(line, m.target_columns.front(), "label is not an allowed label");
                     ho.labels.push_back(v.value);
                     break;
                 }
@@ -320,18 +398,20 @@ void read_holdout(Bundle& b, std::string_view bytes, const IdIndex& test_ids,
 
 }  // namespace
 
-Bundle load_bundle(const std::filesystem::path& dir) {
+namespace detail {
+
+Bundle load_bundle_with(const std::filesystem::path& dir, const FileReader& read_file) {
     Bundle b;
     b.dir = dir;
-    const std::string manifest_bytes = read_bundle_file(dir, "manifest.json");
+    const std::string_view manifest_bytes = read_file("manifest.json");
     b.manifest = parse_manifest(manifest_bytes);
     b.manifest_sha256 = sha256_hex(manifest_bytes);
-    const std::string test_ids = read_bundle_file(dir, "test_ids.csv");
+    const std::string_view test_ids = read_file("test_ids.csv");
     IdIndex ids;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> sizes;
     read_test_ids(b, test_ids, ids, sizes);
     ids.finalize();
-    const std::string holdout = read_bundle_file(dir, "holdout_labels.csv");
+    const std::string_view holdout = read_file("holdout_labels.csv");
     b.holdout_sha256 = sha256_hex(holdout);
     read_holdout(b, holdout, ids, sizes);
     b.holdout.index.finalize();
@@ -346,7 +426,7 @@ Bundle load_bundle(const std::filesystem::path& dir) {
                               std::string(ids.id(i).substr(0, 40)) + "\"");
         }
     }
-    const std::string sample = read_bundle_file(dir, "sample_submission.csv");
+    const std::string_view sample = read_file("sample_submission.csv");
     try {
         MemorySource src(sample);
         parse_submission(b, src);
@@ -356,6 +436,110 @@ Bundle load_bundle(const std::filesystem::path& dir) {
     }
     return b;
 }
+
+}  // namespace detail
+
+Bundle load_bundle(const std::filesystem::path& dir) {
+    // Each file is read when the checks reach it, so a missing file is reported after the
+    // problems of the files before it.
+    std::array<std::string, 4> held;
+    std::size_t next = 0;
+    return detail::load_bundle_with(dir, [&](const char* name) -> std::string_view {
+        std::string& slot = held.at(next++);
+        slot = detail::read_bundle_file(dir, name);
+        return slot;
+    });
+}
+
+namespace {
+
+// Records copied out of the reader (the id field, then the target fields), so that the id
+// lookups of a batch can be started well before its rows are checked: with a million ids each
+// lookup is a cache miss, and issuing many together overlaps their latencies.
+class RowBatch {
+  public:
+    static constexpr std::size_t kRows = 64;
+
+    void reset(std::size_t fields_per_row) {
+        fields_per_row_ = fields_per_row;
+        bytes_.clear();
+        ends_.clear();
+        lines_.clear();
+    }
+    std::size_t size() const { return lines_.size(); }
+    void add(const Record& rec, std::size_t id_col, const std::vector<std::size_t>& cols) {
+        lines_.push_back(rec.physical_line());
+        append(rec[id_col]);
+        for (std::size_t c : cols) append(rec[c]);
+    }
+    std::size_t line(std::size_t row) const { return lines_[row]; }
+    // Field k of a row: 0 is the id, 1 + j the j-th target column.
+    std::string_view field(std::size_t row, std::size_t k) const {
+        const std::size_t i = row * fields_per_row_ + k;
+        const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+        return std::string_view(bytes_).substr(begin, ends_[i] - begin);
+    }
+
+    std::array<IdIndex::Probe, kRows> probes{};
+    std::array<std::optional<std::uint32_t>, kRows> found{};
+
+  private:
+    void append(std::string_view f) {
+        bytes_.append(f);
+        ends_.push_back(bytes_.size());
+    }
+    std::size_t fields_per_row_ = 1;
+    std::string bytes_;
+    std::vector<std::size_t> ends_;
+    std::vector<std::size_t> lines_;
+};
+
+template <class T>
+void prefetch_write(const T* p) {
+    __builtin_prefetch(p, 1);
+}
+
+// Which holdout positions a submission has covered, and where: a bitmap (it stays in cache
+// where a per-position array of line numbers would not), plus, for the duplicate message, the
+// position of every row in file order and the rows where physical lines stop running on.
+class Coverage {
+  public:
+    Coverage(std::size_t n, bool log_rows) : seen_((n + 63) / 64, 0), log_rows_(log_rows) {
+        if (log_rows_) row_pos_.reserve(n);
+    }
+    bool seen(std::uint32_t pos) const { return ((seen_[pos / 64] >> (pos % 64)) & 1U) != 0; }
+    // Marks `pos` as covered by a row on `line` (rows come in file order).
+    void add(std::uint32_t pos, std::size_t line) {
+        seen_[pos / 64] |= std::uint64_t{1} << (pos % 64);
+        if (!log_rows_) return;
+        const std::size_t row = row_pos_.size();
+        if (jumps_.empty() || jumps_.back().second + (row - jumps_.back().first) != line) {
+            jumps_.emplace_back(row, line);
+        }
+        row_pos_.push_back(pos);
+    }
+    // The line of the first row that covered `pos` (a covered position; rows were logged).
+    std::size_t first_line(std::uint32_t pos) const {
+        const auto it = std::find(row_pos_.begin(), row_pos_.end(), pos);
+        const auto row = static_cast<std::size_t>(it - row_pos_.begin());
+        auto jump =
+            std::upper_bound(jumps_.begin(), jumps_.end(), row,
+                             [](std::size_t r, const std::pair<std::size_t, std::size_t>& j) {
+                                 return r < j.first;
+                             });
+        --jump;
+        return jump->second + (row - jump->first);
+    }
+    void prefetch(std::uint32_t pos) const { prefetch_write(&seen_[pos / 64]); }
+
+  private:
+    std::vector<std::uint64_t> seen_;
+    bool log_rows_;
+    std::vector<std::uint32_t> row_pos_;
+    std::vector<std::pair<std::size_t, std::size_t>> jumps_;  // (row, its line)
+};
+
+}  // namespace
 
 ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
     const Failure fail{};
@@ -368,7 +552,9 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
     const std::size_t id_col = column_of(h, m.id_column, fail);
     std::vector<std::size_t> cols;
     for (const auto& c : m.target_columns) cols.push_back(column_of(h, c, fail));
-    std::vector<std::uint32_t> first_line(n, kUnseen);
+    const LabelSet allowed(m.labels);
+    // map_iou allows several rows per id, so only the other metrics report a duplicate's line.
+    Coverage coverage(n, m.metric != Metric::map_iou);
     std::vector<std::uint8_t> empty_row(m.metric == Metric::map_iou ? n : 0, 0);
     switch (m.metric) {
         case Metric::accuracy:
@@ -384,23 +570,24 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
             sub.masks.assign(n, {});
             break;
     }
-    Record rec;
-    while (reader.next(rec)) {
+    // One row, exactly as if it had just been read: every check in file order.
+    auto check_row = [&](const RowBatch& batch, std::size_t r) {
         ++sub.rows;
-        const std::size_t line = rec.physical_line();
-        const auto found = ho.index.find(rec[id_col]);
+        const std::size_t line = batch.line(r);
+        auto target = [&](std::size_t j) { return batch.field(r, 1 + j); };
+        const std::optional<std::uint32_t> found = batch.found[r];
         if (!found) fail(line, m.id_column, "id is not in the test set");
         const std::uint32_t pos = *found;
-        if (first_line[pos] != kUnseen && m.metric != Metric::map_iou) {
+        if (m.metric != Metric::map_iou && coverage.seen(pos)) {
             fail(line, m.id_column,
-                 "duplicate id (first on line " + std::to_string(first_line[pos]) + ")");
+                 "duplicate id (first on line " + std::to_string(coverage.first_line(pos)) + ")");
         }
-        if (first_line[pos] == kUnseen) first_line[pos] = static_cast<std::uint32_t>(line);
+        if (!coverage.seen(pos)) coverage.add(pos, line);
         switch (m.metric) {
             case Metric::accuracy: {
-                auto v = parse_int64(rec[cols[0]]);
+                auto v = parse_int64(target(0));
                 if (!v) fail(line, m.target_columns[0], describe(v.error));
-                if (std::find(m.labels.begin(), m.labels.end(), v.value) == m.labels.end()) {
+                if (!allowed.contains(v.value)) {
                     fail(line, m.target_columns[0], "is not one of the allowed labels");
                 }
                 sub.labels[pos] = v.value;
@@ -408,11 +595,11 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
             }
             case Metric::roc_auc:
                 sub.probabilities[pos] =
-                    float_in(rec[cols[0]], Bound::unit_interval, line, m.target_columns[0], fail);
+                    float_in(target(0), Bound::unit_interval, line, m.target_columns[0], fail);
                 break;
             case Metric::mean_iou:
                 try {
-                    decode_rle_into(rec[cols[0]], ho.sizes[pos].first, ho.sizes[pos].second,
+                    decode_rle_into(target(0), ho.sizes[pos].first, ho.sizes[pos].second,
                                     sub.masks[pos]);
                 } catch (const RleError& e) {
                     fail(line, m.target_columns[0], e.what());
@@ -420,7 +607,7 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
                 break;
             case Metric::map_iou: {
                 std::size_t empties = 0;
-                for (std::size_t c : cols) empties += rec[c].empty() ? 1 : 0;
+                for (std::size_t j = 0; j < cols.size(); ++j) empties += target(j).empty() ? 1 : 0;
                 if (empties != 0 && empties != cols.size()) {
                     fail(line, "",
                          "confidence, x, y, width and height must be all empty (no detection) or "
@@ -437,22 +624,83 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
                 if (empty_row[pos] != 0)
                     fail(line, m.id_column, "a no-detection row must be the patient's only row");
                 metrics::ScoredBox sb;
-                sb.confidence =
-                    float_in(rec[cols[0]], Bound::unit_interval, line, "confidence", fail);
-                sb.box.x = float_in(rec[cols[1]], Bound::non_negative, line, "x", fail);
-                sb.box.y = float_in(rec[cols[2]], Bound::non_negative, line, "y", fail);
-                sb.box.width = float_in(rec[cols[3]], Bound::positive, line, "width", fail);
-                sb.box.height = float_in(rec[cols[4]], Bound::positive, line, "height", fail);
+                sb.confidence = float_in(target(0), Bound::unit_interval, line, "confidence", fail);
+                sb.box.x = float_in(target(1), Bound::non_negative, line, "x", fail);
+                sb.box.y = float_in(target(2), Bound::non_negative, line, "y", fail);
+                sb.box.width = float_in(target(3), Bound::positive, line, "width", fail);
+                sb.box.height = float_in(target(4), Bound::positive, line, "height", fail);
                 sub.boxes[pos].push_back(sb);
                 break;
             }
         }
+    };
+    // A three-stage pipeline over batches of rows: batch k is read and its id slots prefetched,
+    // batch k-1's ids are looked up and the memory its rows will write prefetched, batch k-2's
+    // rows are checked one by one in file order. A read error (malformed CSV, I/O) is raised only
+    // once the rows before it are checked, so the first problem in the file is the one reported.
+    std::array<RowBatch, 3> ring;
+    Record rec;
+    bool more = true;
+    std::exception_ptr read_error;
+    std::size_t read = 0;
+    std::size_t resolved = 0;
+    std::size_t checked = 0;
+    while (more || checked < read) {
+        if (more) {
+            RowBatch& batch = ring[read % ring.size()];
+            batch.reset(1 + cols.size());
+            try {
+                while (batch.size() < RowBatch::kRows) {
+                    more = reader.next(rec);
+                    if (!more) break;
+                    batch.add(rec, id_col, cols);
+                }
+            } catch (...) {
+                read_error = std::current_exception();
+                more = false;
+            }
+            for (std::size_t r = 0; r < batch.size(); ++r) {
+                batch.probes[r] = ho.index.probe(batch.field(r, 0));
+            }
+            ++read;
+        }
+        if (resolved + (more ? 1 : 0) < read) {
+            RowBatch& batch = ring[resolved % ring.size()];
+            for (std::size_t r = 0; r < batch.size(); ++r) {
+                batch.found[r] = ho.index.find(batch.field(r, 0), batch.probes[r]);
+                if (!batch.found[r]) continue;
+                const std::uint32_t pos = *batch.found[r];
+                coverage.prefetch(pos);
+                switch (m.metric) {
+                    case Metric::accuracy:
+                        prefetch_write(&sub.labels[pos]);
+                        break;
+                    case Metric::roc_auc:
+                        prefetch_write(&sub.probabilities[pos]);
+                        break;
+                    case Metric::map_iou:
+                        prefetch_write(&sub.boxes[pos]);
+                        prefetch_write(&empty_row[pos]);
+                        break;
+                    case Metric::mean_iou:
+                        prefetch_write(&sub.masks[pos]);
+                        break;
+                }
+            }
+            ++resolved;
+        }
+        if (checked + (more ? 1 : 0) < resolved) {
+            const RowBatch& batch = ring[checked % ring.size()];
+            for (std::size_t r = 0; r < batch.size(); ++r) check_row(batch, r);
+            ++checked;
+        }
     }
+    if (read_error) std::rethrow_exception(read_error);
     if (sub.rows == 0) fail(h.physical_line() + 1, "", "the file has a header but no data rows");
     std::size_t missing = 0;
     std::size_t example = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        if (first_line[i] == kUnseen && missing++ == 0) example = i;
+        if (!coverage.seen(static_cast<std::uint32_t>(i)) && missing++ == 0) example = i;
     }
     if (missing > 0) {
         throw SubmissionError(std::to_string(missing) +
@@ -470,14 +718,8 @@ metrics::MetricResult score_submission(const Bundle& b, const ParsedSubmission& 
             return metrics::score_accuracy(ho.labels, sub.labels);
         case Metric::roc_auc:
             return metrics::score_roc_auc(ho.labels, sub.probabilities);
-        case Metric::map_iou: {
-            std::vector<metrics::PatientBoxes> patients(ho.index.size());
-            for (std::size_t i = 0; i < patients.size(); ++i) {
-                patients[i].truth = ho.boxes[i];
-                patients[i].predicted = sub.boxes[i];
-            }
-            return metrics::score_map_iou(patients);
-        }
+        case Metric::map_iou:
+            return metrics::score_map_iou(ho.boxes, sub.boxes);
         case Metric::mean_iou: {
             auto convert = [](const std::vector<PixelRun>& runs) {
                 std::vector<metrics::PixelRun> out;

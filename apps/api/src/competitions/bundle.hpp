@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,15 @@ class IdIndex {
     // was inserted.
     std::pair<std::uint32_t, bool> insert(std::string_view id);
     std::optional<std::uint32_t> find(std::string_view id) const;
+    // find in two steps, for batches of lookups whose cache misses should overlap: probe(id)
+    // computes where the id would be and starts loading that memory; find(id, probe) gives the
+    // same answer as find(id).
+    struct Probe {
+        std::uint64_t key = 0;  // dense: the id's offset in the direct table; else its hash
+        bool possible = false;  // false: the id cannot be in the index
+    };
+    Probe probe(std::string_view id) const;
+    std::optional<std::uint32_t> find(std::string_view id, const Probe& probe) const;
     std::size_t size() const { return offsets_.size() - 1; }
     // Call once all ids are in: when every id is a canonical decimal integer and they fill a
     // dense range (ids like 0..999999), lookups switch to a direct array (one memory access
@@ -35,8 +45,9 @@ class IdIndex {
     }
 
   private:
+    friend struct IdIndexCodec;  // the bundle cache stores and restores the tables as they are
     void grow();
-    std::optional<std::uint32_t> find_hashed(std::string_view id) const;
+    std::optional<std::uint32_t> find_hashed(std::string_view id, std::size_t hash) const;
     std::string arena_;
     std::vector<std::uint32_t> dense_;  // value - dense_base_ → position + 1 (0 = absent)
     std::uint64_t dense_base_ = 0;
@@ -68,6 +79,45 @@ struct Bundle {
 // sample_submission.csv). Every problem is a BundleError with a precise message; holdout values
 // are never quoted in it.
 Bundle load_bundle(const std::filesystem::path& dir);
+
+// A cache of validated bundles (docs/competitions.md, "Bundle cache"). A cache file holds the
+// holdout as load_bundle leaves it; it is keyed by the SHA-256 of the four bundle files (and of
+// the binary's build id, so a program with other rules validates afresh), checked on read, and
+// ignored and rebuilt when it is damaged, truncated, not ours or not private.
+struct BundleCacheOptions {
+    // Where cache files live (created 0700 when missing); empty: no caching.
+    std::filesystem::path dir;
+    // Bundles whose four files total fewer bytes load directly: caching would not pay.
+    std::uint64_t min_bundle_bytes = std::uint64_t{1} << 20;
+};
+
+enum class BundleCacheOutcome {
+    not_used,    // caching off, bundle too small, or a file unreadable: plain load_bundle
+    hit,         // loaded from a valid cache file
+    stored,      // validated from the files and cached
+    not_stored,  // validated from the files; the cache file could not be written
+};
+
+// The cache folder for a bundle: $MEDFORGE_BUNDLE_CACHE_DIR when set ("off": none), else
+// <bundle>/.cache when the bundle folder is ours and writable, else
+// $XDG_CACHE_HOME/medforge/bundles, else $HOME/.cache/medforge/bundles; empty when none applies.
+// Creates nothing.
+std::filesystem::path default_bundle_cache_dir(const std::filesystem::path& bundle_dir);
+
+// load_bundle through the cache: the same Bundle, or the same BundleError (an invalid bundle is
+// never cached). Each call reads and hashes the four files (about 25 ms for 25 MB).
+Bundle load_bundle_cached(const std::filesystem::path& dir, const BundleCacheOptions& options,
+                          BundleCacheOutcome* outcome = nullptr);
+
+// Calls use(bundle) with the bundle of load_bundle_cached(dir, options), for one-shot callers
+// (medforge score): when the folder has a cache file, `use` runs on it at once while a second
+// thread hashes the bundle's files, and its result stands only if the digests then match the
+// file; otherwise (or without a cache file) `use` runs on load_bundle_cached's bundle. So `use`
+// may run twice, and must not publish anything before use_bundle_cached returns. An exception
+// from `use` propagates only from the call that stands; a BundleError comes from loading.
+void use_bundle_cached(const std::filesystem::path& dir, const BundleCacheOptions& options,
+                       const std::function<void(const Bundle&)>& use,
+                       BundleCacheOutcome* outcome = nullptr);
 
 // A submission that breaks the rules: the message names the physical line and the column.
 class SubmissionError : public std::runtime_error {

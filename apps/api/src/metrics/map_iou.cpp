@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstddef>
 #include <numeric>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace medforge::metrics {
 namespace {
@@ -37,10 +39,10 @@ struct Scratch {
 };
 
 // Fills per_threshold with TP / (TP + FP + FN) for a patient that has truth or predictions.
-void score_patient(const PatientBoxes& patient, Scratch& scratch,
-                   std::array<double, kThresholds>& per_threshold) {
-    const std::size_t n_truth = patient.truth.size();
-    const std::size_t n_pred = patient.predicted.size();
+void score_patient(std::span<const Box> truth, std::span<const ScoredBox> predicted,
+                   Scratch& scratch, std::array<double, kThresholds>& per_threshold) {
+    const std::size_t n_truth = truth.size();
+    const std::size_t n_pred = predicted.size();
     if (n_truth == 0) {
         per_threshold.fill(0.0);  // predictions only: every one is a false positive
         return;
@@ -48,16 +50,30 @@ void score_patient(const PatientBoxes& patient, Scratch& scratch,
 
     scratch.order.resize(n_pred);
     std::iota(scratch.order.begin(), scratch.order.end(), std::size_t{0});
-    std::stable_sort(scratch.order.begin(), scratch.order.end(), [&](std::size_t a, std::size_t b) {
-        return patient.predicted[a].confidence > patient.predicted[b].confidence;
-    });
+    auto higher = [&](std::size_t a, std::size_t b) {
+        return predicted[a].confidence > predicted[b].confidence;
+    };
+    if (n_pred <= 16) {
+        // Insertion sort: stable like std::stable_sort (so the same order), without the
+        // temporary buffer stable_sort allocates at every call.
+        for (std::size_t i = 1; i < n_pred; ++i) {
+            const std::size_t v = scratch.order[i];
+            std::size_t j = i;
+            for (; j > 0 && higher(v, scratch.order[j - 1]); --j) {
+                scratch.order[j] = scratch.order[j - 1];
+            }
+            scratch.order[j] = v;
+        }
+    } else {
+        std::stable_sort(scratch.order.begin(), scratch.order.end(), higher);
+    }
 
     // IoU does not depend on the threshold: compute the matrix once, in matching order.
     scratch.iou.resize(n_pred * n_truth);
     for (std::size_t r = 0; r < n_pred; ++r) {
-        const Box& pred = patient.predicted[scratch.order[r]].box;
+        const Box& pred = predicted[scratch.order[r]].box;
         for (std::size_t g = 0; g < n_truth; ++g) {
-            scratch.iou[r * n_truth + g] = box_iou(pred, patient.truth[g]);
+            scratch.iou[r * n_truth + g] = box_iou(pred, truth[g]);
         }
     }
 
@@ -96,8 +112,12 @@ double box_iou(const Box& a, const Box& b) {
     return uni > 0.0 ? inter / uni : 0.0;
 }
 
-MetricResult score_map_iou(std::span<const PatientBoxes> patients) {
-    if (patients.empty()) {
+namespace {
+
+// patient(i) gives patient i's truth and predicted boxes as spans.
+template <class Patient>
+MetricResult score_patients(std::size_t count, Patient&& patient) {
+    if (count == 0) {
         throw std::invalid_argument("score_map_iou: no patients");
     }
     Scratch scratch;
@@ -105,15 +125,16 @@ MetricResult score_map_iou(std::span<const PatientBoxes> patients) {
     std::array<double, kThresholds> threshold_sums{};
     double patient_sum = 0.0;
     std::size_t scored = 0;
-    for (const PatientBoxes& patient : patients) {
-        if (patient.truth.empty() && patient.predicted.empty()) continue;
-        for (const ScoredBox& pred : patient.predicted) {
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto [truth, predicted] = patient(i);
+        if (truth.empty() && predicted.empty()) continue;
+        for (const ScoredBox& pred : predicted) {
             // A NaN confidence would break the sort's ordering.
             if (std::isnan(pred.confidence)) {
                 throw std::invalid_argument("score_map_iou: confidence is NaN");
             }
         }
-        score_patient(patient, scratch, per_threshold);
+        score_patient(truth, predicted, scratch, per_threshold);
         double patient_total = 0.0;
         for (std::size_t t = 0; t < kThresholds; ++t) {
             threshold_sums[t] += per_threshold[t];
@@ -133,6 +154,25 @@ MetricResult score_map_iou(std::span<const PatientBoxes> patients) {
                                        scored == 0 ? 1.0 : threshold_sums[t] / n);
     }
     return result;
+}
+
+using Spans = std::pair<std::span<const Box>, std::span<const ScoredBox>>;
+
+}  // namespace
+
+MetricResult score_map_iou(std::span<const PatientBoxes> patients) {
+    return score_patients(patients.size(), [&](std::size_t i) {
+        return Spans(patients[i].truth, patients[i].predicted);
+    });
+}
+
+MetricResult score_map_iou(std::span<const std::vector<Box>> truth,
+                           std::span<const std::vector<ScoredBox>> predicted) {
+    if (truth.size() != predicted.size()) {
+        throw std::invalid_argument("score_map_iou: truth and predictions differ in length");
+    }
+    return score_patients(truth.size(),
+                          [&](std::size_t i) { return Spans(truth[i], predicted[i]); });
 }
 
 }  // namespace medforge::metrics

@@ -36,4 +36,9 @@ double box_iou(const Box& a, const Box& b);
 // Throws std::invalid_argument for no patients or a non-finite confidence.
 MetricResult score_map_iou(std::span<const PatientBoxes> patients);
 
+// The same over parallel per-patient lists (no copies into PatientBoxes); throws
+// std::invalid_argument when the lists differ in length.
+MetricResult score_map_iou(std::span<const std::vector<Box>> truth,
+                           std::span<const std::vector<ScoredBox>> predicted);
+
 }  // namespace medforge::metrics
