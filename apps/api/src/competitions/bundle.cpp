@@ -73,7 +73,7 @@ double float_in(std::string_view text, Bound bound, std::size_t line, std::strin
 }
 
 // The allowed labels of an accuracy manifest: a table when they span a small range, else a
-// linear search.
+// linear search. index_of gives the label's position in the manifest's list.
 class LabelSet {
   public:
     explicit LabelSet(const std::vector<std::int64_t>& labels) : labels_(labels) {
@@ -82,19 +82,26 @@ class LabelSet {
         if (static_cast<std::uint64_t>(*hi) - static_cast<std::uint64_t>(*lo) >= kMaxTable) return;
         base_ = *lo;
         table_.assign(static_cast<std::size_t>(*hi - *lo) + 1, 0);
-        for (std::int64_t v : labels) table_[static_cast<std::size_t>(v - base_)] = 1;
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            table_[static_cast<std::size_t>(labels[i] - base_)] = static_cast<std::uint32_t>(i) + 1;
+        }
     }
-    bool contains(std::int64_t v) const {
-        if (table_.empty()) return std::find(labels_.begin(), labels_.end(), v) != labels_.end();
+    // The label's index in the manifest's list, or -1.
+    std::int64_t index_of(std::int64_t v) const {
+        if (table_.empty()) {
+            const auto it = std::find(labels_.begin(), labels_.end(), v);
+            return it == labels_.end() ? -1 : it - labels_.begin();
+        }
         const std::uint64_t i = static_cast<std::uint64_t>(v) - static_cast<std::uint64_t>(base_);
-        return i < table_.size() && table_[i] != 0;
+        return i < table_.size() ? static_cast<std::int64_t>(table_[i]) - 1 : -1;
     }
+    bool contains(std::int64_t v) const { return index_of(v) >= 0; }
 
   private:
     static constexpr std::uint64_t kMaxTable = 1 << 16;
     const std::vector<std::int64_t>& labels_;
     std::int64_t base_ = 0;
-    std::vector<std::uint8_t> table_;
+    std::vector<std::uint32_t> table_;  // label - base_ → index + 1 (0: not allowed)
 };
 
 }  // namespace
@@ -135,22 +142,84 @@ std::string read_bundle_file(const std::filesystem::path& dir, const char* name)
 
 }  // namespace detail
 
+IdIndex::IdIndex(const IdIndex& other)
+    : own_(other.own_), v_(other.v_), dense_base_(other.dense_base_), mapping_(other.mapping_) {
+    if (!mapping_) rebind();
+}
+
+IdIndex::IdIndex(IdIndex&& other) noexcept
+    : own_(std::move(other.own_)),
+      v_(other.v_),
+      dense_base_(other.dense_base_),
+      mapping_(std::move(other.mapping_)) {
+    if (!mapping_) rebind();
+    other.own_ = Tables{};
+    other.rebind();
+}
+
+IdIndex& IdIndex::operator=(const IdIndex& other) {
+    if (this != &other) {
+        IdIndex copy(other);
+        *this = std::move(copy);
+    }
+    return *this;
+}
+
+IdIndex& IdIndex::operator=(IdIndex&& other) noexcept {
+    if (this != &other) {
+        own_ = std::move(other.own_);
+        v_ = other.v_;
+        dense_base_ = other.dense_base_;
+        mapping_ = std::move(other.mapping_);
+        if (!mapping_) rebind();
+        other.own_ = Tables{};
+        other.mapping_.reset();
+        other.rebind();
+    }
+    return *this;
+}
+
+void IdIndex::rebind() {
+    v_.arena = own_.arena;
+    v_.offsets = own_.offsets;
+    v_.slots = own_.slots;
+    v_.dense = own_.dense;
+    v_.present = own_.present;
+    v_.keys = own_.keys;
+}
+
+void IdIndex::own() {
+    if (!mapping_) return;
+    own_.arena.assign(v_.arena);
+    own_.offsets.assign(v_.offsets.begin(), v_.offsets.end());
+    own_.slots.assign(v_.slots.begin(), v_.slots.end());
+    own_.dense.assign(v_.dense.begin(), v_.dense.end());
+    own_.present.assign(v_.present.begin(), v_.present.end());
+    own_.keys.assign(v_.keys.begin(), v_.keys.end());
+    mapping_.reset();
+    rebind();
+}
+
 void IdIndex::reserve(std::size_t n) {
-    offsets_.reserve(n + 1);
+    own();
+    if (own_.offsets.empty()) own_.offsets.push_back(0);
+    own_.offsets.reserve(n + 1);
+    rebind();  // the rehash below reads ids through the view
     std::size_t cap = 16;
     while (cap < 2 * n) cap *= 2;
-    if (cap > slots_.size()) {
-        slots_.assign(cap, 0);
+    if (cap > own_.slots.size()) {
+        own_.slots.assign(cap, 0);
         for (std::uint32_t pos = 0; pos < size(); ++pos) {
             const auto h = std::hash<std::string_view>{}(id(pos));
             std::size_t i = h & (cap - 1);
-            while (slots_[i] != 0) i = (i + 1) & (cap - 1);
-            slots_[i] = (static_cast<std::uint64_t>(h >> 32) << 32) | (pos + 1);
+            while (own_.slots[i] != 0) i = (i + 1) & (cap - 1);
+            own_.slots[i] = (static_cast<std::uint64_t>(h >> 32) << 32) | (pos + 1);
         }
     }
+    rebind();
 }
 
-void IdIndex::grow() { reserve(std::max<std::size_t>(16, slots_.size())); }
+void IdIndex::grow() { reserve(std::max<std::size_t>(16, v_.slots.size())); }
 
 namespace {
 
@@ -169,7 +238,11 @@ std::optional<std::uint64_t> canonical_uint(std::string_view s) {
 }  // namespace
 
 void IdIndex::finalize() {
-    dense_.clear();
+    own();
+    own_.dense.clear();
+    own_.present.clear();
+    own_.keys.clear();
+    rebind();
     const std::size_t n = size();
     if (n == 0) return;
     std::uint64_t lo = UINT64_MAX;
@@ -180,34 +253,41 @@ void IdIndex::finalize() {
         lo = std::min(lo, *v);
         hi = std::max(hi, *v);
     }
-    if (hi - lo >= 2 * static_cast<std::uint64_t>(n)) return;  // too sparse for a direct table
+    // Too sparse for a direct table, or keys that would not fit 32 bits.
+    if (hi - lo >= 2 * static_cast<std::uint64_t>(n) || hi - lo >= UINT32_MAX) return;
     dense_base_ = lo;
-    dense_.assign(hi - lo + 1, 0);
+    own_.dense.assign(hi - lo + 1, 0);
+    own_.present.assign((own_.dense.size() + 63) / 64, 0);
+    own_.keys.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-        dense_[*canonical_uint(id(i)) - lo] = static_cast<std::uint32_t>(i) + 1;
+        const auto key = static_cast<std::uint32_t>(*canonical_uint(id(i)) - lo);
+        own_.dense[key] = static_cast<std::uint32_t>(i) + 1;
+        own_.present[key / 64] |= std::uint64_t{1} << (key % 64);
+        own_.keys[i] = key;
     }
+    rebind();
 }
 
 IdIndex::Probe IdIndex::probe(std::string_view key) const {
     Probe p;
-    if (!dense_.empty()) {
+    if (!v_.dense.empty()) {
         const auto v = canonical_uint(key);
-        if (!v || *v < dense_base_ || *v - dense_base_ >= dense_.size()) return p;
+        if (!v || *v < dense_base_ || *v - dense_base_ >= v_.dense.size()) return p;
         p.key = *v - dense_base_;
         p.possible = true;
-        __builtin_prefetch(&dense_[p.key]);
-    } else if (!slots_.empty()) {
+        __builtin_prefetch(&v_.dense[p.key]);
+    } else if (!v_.slots.empty()) {
         p.key = std::hash<std::string_view>{}(key);
         p.possible = true;
-        __builtin_prefetch(&slots_[p.key & (slots_.size() - 1)]);
+        __builtin_prefetch(&v_.slots[p.key & (v_.slots.size() - 1)]);
     }
     return p;
 }
 
 std::optional<std::uint32_t> IdIndex::find(std::string_view key, const Probe& p) const {
     if (!p.possible) return std::nullopt;
-    if (!dense_.empty()) {
-        const std::uint32_t slot = dense_[p.key];
+    if (!v_.dense.empty()) {
+        const std::uint32_t slot = v_.dense[p.key];
         if (slot == 0) return std::nullopt;
         return slot - 1;
     }
@@ -219,11 +299,11 @@ std::optional<std::uint32_t> IdIndex::find(std::string_view key) const {
 }
 
 std::optional<std::uint32_t> IdIndex::find_hashed(std::string_view key, std::size_t h) const {
-    if (slots_.empty()) return std::nullopt;
+    if (v_.slots.empty()) return std::nullopt;
     const std::uint64_t tag = h >> 32;
-    const std::size_t mask = slots_.size() - 1;
+    const std::size_t mask = v_.slots.size() - 1;
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-        const std::uint64_t slot = slots_[i];
+        const std::uint64_t slot = v_.slots[i];
         if (slot == 0) return std::nullopt;
         if ((slot >> 32) == tag) {
             const auto pos = static_cast<std::uint32_t>(slot & 0xffffffffU) - 1;
@@ -233,17 +313,20 @@ std::optional<std::uint32_t> IdIndex::find_hashed(std::string_view key, std::siz
 }
 
 std::pair<std::uint32_t, bool> IdIndex::insert(std::string_view key) {
-    if (!dense_.empty()) throw std::logic_error("IdIndex::insert after finalize");
+    if (!v_.dense.empty()) throw std::logic_error("IdIndex::insert after finalize");
+    own();
     const auto h = std::hash<std::string_view>{}(key);
     if (auto pos = find_hashed(key, h)) return {*pos, false};
-    if (2 * (size() + 1) > slots_.size()) grow();
+    if (2 * (size() + 1) > v_.slots.size()) grow();
     const auto pos = static_cast<std::uint32_t>(size());
-    arena_.append(key);
-    offsets_.push_back(static_cast<std::uint32_t>(arena_.size()));
-    const std::size_t mask = slots_.size() - 1;
+    if (own_.offsets.empty()) own_.offsets.push_back(0);
+    own_.arena.append(key);
+    own_.offsets.push_back(static_cast<std::uint32_t>(own_.arena.size()));
+    const std::size_t mask = own_.slots.size() - 1;
     std::size_t i = h & mask;
-    while (slots_[i] != 0) i = (i + 1) & mask;
-    slots_[i] = (static_cast<std::uint64_t>(h >> 32) << 32) | (pos + 1);
+    while (own_.slots[i] != 0) i = (i + 1) & mask;
+    own_.slots[i] = (static_cast<std::uint64_t>(h >> 32) << 32) | (pos + 1);
+    rebind();
     return {pos, true};
 }
 
@@ -553,29 +636,39 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
     std::vector<std::size_t> cols;
     for (const auto& c : m.target_columns) cols.push_back(column_of(h, c, fail));
     const LabelSet allowed(m.labels);
+    // Accuracy over dense integer ids keeps its per-id state by key (id - lowest id) in compact
+    // arrays that stay in cache (a bitmap, one byte per id) and lays the labels out in holdout
+    // order at the end, instead of a cache miss for the table lookup and another for the label
+    // at every row. Elsewhere per-id state is by holdout position ("slot" below is either).
+    const bool by_key = m.metric == Metric::accuracy && ho.index.dense() && m.labels.size() <= 256;
+    const std::size_t slots = by_key ? ho.index.dense_range() : n;
+    std::vector<std::uint8_t> codes(by_key ? slots : 0);  // slot → index in m.labels
     // map_iou allows several rows per id, so only the other metrics report a duplicate's line.
-    Coverage coverage(n, m.metric != Metric::map_iou);
-    std::vector<std::uint8_t> empty_row(m.metric == Metric::map_iou ? n : 0, 0);
+    Coverage coverage(slots, m.metric != Metric::map_iou);
+    // map_iou: per patient, the number of boxes so far or kNoDetection; the boxes themselves are
+    // kept in file order and moved into per-patient lists of the right size at the end (one
+    // allocation per patient instead of a reallocation per box).
+    constexpr std::uint32_t kNoDetection = UINT32_MAX;
+    std::vector<std::uint32_t> box_count(m.metric == Metric::map_iou ? n : 0, 0);
+    std::vector<std::pair<std::uint32_t, metrics::ScoredBox>> boxes;
+    if (m.metric == Metric::map_iou) boxes.reserve(ho.rows);  // a guess: as many as the truth
     switch (m.metric) {
         case Metric::accuracy:
-            sub.labels.assign(n, 0);
+            if (!by_key) sub.labels.assign(n, 0);
             break;
         case Metric::roc_auc:
             sub.probabilities.assign(n, 0.0);
             break;
         case Metric::map_iou:
-            sub.boxes.assign(n, {});
             break;
         case Metric::mean_iou:
             sub.masks.assign(n, {});
             break;
     }
     // One row, exactly as if it had just been read: every check in file order.
-    auto check_row = [&](const RowBatch& batch, std::size_t r) {
+    // `target(j)` gives the row's j-th target field.
+    auto check_row = [&](std::size_t line, const auto& target, std::optional<std::uint32_t> found) {
         ++sub.rows;
-        const std::size_t line = batch.line(r);
-        auto target = [&](std::size_t j) { return batch.field(r, 1 + j); };
-        const std::optional<std::uint32_t> found = batch.found[r];
         if (!found) fail(line, m.id_column, "id is not in the test set");
         const std::uint32_t pos = *found;
         if (m.metric != Metric::map_iou && coverage.seen(pos)) {
@@ -587,10 +680,13 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
             case Metric::accuracy: {
                 auto v = parse_int64(target(0));
                 if (!v) fail(line, m.target_columns[0], describe(v.error));
-                if (!allowed.contains(v.value)) {
-                    fail(line, m.target_columns[0], "is not one of the allowed labels");
+                const std::int64_t index = allowed.index_of(v.value);
+                if (index < 0) fail(line, m.target_columns[0], "is not one of the allowed labels");
+                if (by_key) {
+                    codes[pos] = static_cast<std::uint8_t>(index);
+                } else {
+                    sub.labels[pos] = v.value;
                 }
-                sub.labels[pos] = v.value;
                 break;
             }
             case Metric::roc_auc:
@@ -614,14 +710,14 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
                          "all present");
                 }
                 if (empties != 0) {
-                    if (empty_row[pos] != 0 || !sub.boxes[pos].empty()) {
+                    if (box_count[pos] != 0) {
                         fail(line, m.id_column,
                              "a no-detection row must be the patient's only row");
                     }
-                    empty_row[pos] = 1;
+                    box_count[pos] = kNoDetection;
                     break;
                 }
-                if (empty_row[pos] != 0)
+                if (box_count[pos] == kNoDetection)
                     fail(line, m.id_column, "a no-detection row must be the patient's only row");
                 metrics::ScoredBox sb;
                 sb.confidence = float_in(target(0), Bound::unit_interval, line, "confidence", fail);
@@ -629,7 +725,8 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
                 sb.box.y = float_in(target(2), Bound::non_negative, line, "y", fail);
                 sb.box.width = float_in(target(3), Bound::positive, line, "width", fail);
                 sb.box.height = float_in(target(4), Bound::positive, line, "height", fail);
-                sub.boxes[pos].push_back(sb);
+                ++box_count[pos];
+                boxes.emplace_back(pos, sb);
                 break;
             }
         }
@@ -638,9 +735,17 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
     // batch k-1's ids are looked up and the memory its rows will write prefetched, batch k-2's
     // rows are checked one by one in file order. A read error (malformed CSV, I/O) is raised only
     // once the rows before it are checked, so the first problem in the file is the one reported.
-    std::array<RowBatch, 3> ring;
     Record rec;
-    bool more = true;
+    if (by_key) {
+        // Nothing to prefetch (the per-id state stays in cache): rows are checked as read.
+        while (reader.next(rec)) {
+            check_row(
+                rec.physical_line(), [&](std::size_t j) { return rec[cols[j]]; },
+                ho.index.dense_key(rec[id_col]));
+        }
+    }
+    std::array<RowBatch, 3> ring;
+    bool more = !by_key;
     std::exception_ptr read_error;
     std::size_t read = 0;
     std::size_t resolved = 0;
@@ -679,8 +784,7 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
                         prefetch_write(&sub.probabilities[pos]);
                         break;
                     case Metric::map_iou:
-                        prefetch_write(&sub.boxes[pos]);
-                        prefetch_write(&empty_row[pos]);
+                        prefetch_write(&box_count[pos]);
                         break;
                     case Metric::mean_iou:
                         prefetch_write(&sub.masks[pos]);
@@ -691,7 +795,11 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
         }
         if (checked + (more ? 1 : 0) < resolved) {
             const RowBatch& batch = ring[checked % ring.size()];
-            for (std::size_t r = 0; r < batch.size(); ++r) check_row(batch, r);
+            for (std::size_t r = 0; r < batch.size(); ++r) {
+                check_row(
+                    batch.line(r), [&](std::size_t j) { return batch.field(r, 1 + j); },
+                    batch.found[r]);
+            }
             ++checked;
         }
     }
@@ -699,14 +807,29 @@ ParsedSubmission parse_submission(const Bundle& b, ByteSource& source) {
     if (sub.rows == 0) fail(h.physical_line() + 1, "", "the file has a header but no data rows");
     std::size_t missing = 0;
     std::size_t example = 0;
+    if (by_key) sub.labels.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-        if (!coverage.seen(static_cast<std::uint32_t>(i)) && missing++ == 0) example = i;
+        const std::uint32_t slot =
+            by_key ? ho.index.dense_key_of(i) : static_cast<std::uint32_t>(i);
+        if (!coverage.seen(slot)) {
+            if (missing++ == 0) example = i;
+        } else if (by_key) {
+            sub.labels[i] = m.labels[codes[slot]];
+        }
     }
     if (missing > 0) {
         throw SubmissionError(std::to_string(missing) +
                               " id(s) of the test set are missing, e.g. \"" +
                               std::string(ho.index.id(example).substr(0, 40)) + "\" (column \"" +
                               m.id_column + "\")");
+    }
+    if (m.metric == Metric::map_iou) {
+        sub.boxes.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (box_count[i] != kNoDetection && box_count[i] != 0)
+                sub.boxes[i].reserve(box_count[i]);
+        }
+        for (const auto& [pos, box] : boxes) sub.boxes[pos].push_back(box);
     }
     return sub;
 }

@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,13 @@ namespace medforge::competitions {
 // not a million, and a lookup is one probe sequence over a flat array.
 class IdIndex {
   public:
+    IdIndex() { rebind(); }
+    IdIndex(const IdIndex& other);
+    IdIndex(IdIndex&& other) noexcept;
+    IdIndex& operator=(const IdIndex& other);
+    IdIndex& operator=(IdIndex&& other) noexcept;
+    ~IdIndex() = default;
+
     void reserve(std::size_t n);
     // The id's position, inserting it (at position size()) when absent; .second says whether it
     // was inserted.
@@ -35,24 +44,70 @@ class IdIndex {
     };
     Probe probe(std::string_view id) const;
     std::optional<std::uint32_t> find(std::string_view id, const Probe& probe) const;
-    std::size_t size() const { return offsets_.size() - 1; }
+    std::size_t size() const { return v_.offsets.empty() ? 0 : v_.offsets.size() - 1; }
     // Call once all ids are in: when every id is a canonical decimal integer and they fill a
     // dense range (ids like 0..999999), lookups switch to a direct array (one memory access
     // instead of a probe sequence and a string compare). Inserting afterwards is a logic error.
     void finalize();
+    // A dense index also numbers its ids by key = id - lowest id (keys < dense_range()), for
+    // callers that keep per-id state in key order: dense_key(id) is the id's key when the id is
+    // in the index (a bitmap test rather than a table lookup), dense_key_of(pos) the key of the
+    // id at pos.
+    bool dense() const { return !v_.dense.empty(); }
+    std::size_t dense_range() const { return v_.dense.size(); }
+    std::optional<std::uint32_t> dense_key(std::string_view id) const {
+        const std::uint64_t k = dense_key_or(id, kNoKey);
+        if (k == kNoKey) return std::nullopt;
+        return static_cast<std::uint32_t>(k);
+    }
+    std::uint32_t dense_key_of(std::size_t pos) const { return v_.keys[pos]; }
     std::string_view id(std::size_t pos) const {
-        return std::string_view(arena_).substr(offsets_[pos], offsets_[pos + 1] - offsets_[pos]);
+        return v_.arena.substr(v_.offsets[pos], v_.offsets[pos + 1] - v_.offsets[pos]);
     }
 
   private:
+    static constexpr std::uint64_t kNoKey = UINT64_MAX;
+    // Inline, and without an optional on the way: it runs once per submission row.
+    std::uint64_t dense_key_or(std::string_view id, std::uint64_t none) const {
+        if (id.empty() || id.size() > 18 || (id.size() > 1 && id.front() == '0')) return none;
+        std::uint64_t v = 0;
+        for (char c : id) {
+            const auto d = static_cast<unsigned char>(c - '0');
+            if (d > 9) return none;
+            v = v * 10 + d;
+        }
+        if (v < dense_base_ || v - dense_base_ >= v_.dense.size()) return none;
+        const std::uint64_t k = v - dense_base_;
+        return ((v_.present[k / 64] >> (k % 64)) & 1U) != 0 ? k : none;
+    }
     friend struct IdIndexCodec;  // the bundle cache stores and restores the tables as they are
+    // The tables an index builds (insert, finalize).
+    struct Tables {
+        std::string arena;                   // the ids back to back
+        std::vector<std::uint32_t> offsets;  // id i is arena[offsets[i], offsets[i + 1]) (or empty)
+        std::vector<std::uint64_t> slots;    // hash tag << 32 | position + 1 (0 = empty)
+        std::vector<std::uint32_t> dense;    // value - dense_base_ → position + 1 (0 = absent)
+        std::vector<std::uint64_t> present;  // dense: one bit per key
+        std::vector<std::uint32_t> keys;     // dense: position → key
+    };
+    // What lookups read: the owned tables, or the same tables in a read-only mapping of a bundle
+    // cache file that `mapping_` keeps alive (copied into owned tables before any change).
+    struct View {
+        std::string_view arena;
+        std::span<const std::uint32_t> offsets;
+        std::span<const std::uint64_t> slots;
+        std::span<const std::uint32_t> dense;
+        std::span<const std::uint64_t> present;
+        std::span<const std::uint32_t> keys;
+    };
+    void own();
+    void rebind();
     void grow();
     std::optional<std::uint32_t> find_hashed(std::string_view id, std::size_t hash) const;
-    std::string arena_;
-    std::vector<std::uint32_t> dense_;  // value - dense_base_ → position + 1 (0 = absent)
+    Tables own_;
+    View v_;
     std::uint64_t dense_base_ = 0;
-    std::vector<std::uint32_t> offsets_{0};
-    std::vector<std::uint64_t> slots_;
+    std::shared_ptr<const void> mapping_;
 };
 
 // The hidden labels of a bundle, parsed and checked once, aligned by position: index.id(i) is

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <link.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,11 +22,14 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -103,87 +107,91 @@ std::uint64_t hash_bytes(const unsigned char* p, std::size_t n) {
     return h;
 }
 
-// Folds the pieces of a payload in order (the writer and the reader cut it the same way).
-class Checksum {
-  public:
-    void add(const void* data, std::size_t n) {
-        const std::uint64_t h = n == 0 ? 0 : hash_bytes(static_cast<const unsigned char*>(data), n);
-        state_ = round64(state_ ^ h, n);
-    }
-    std::uint64_t value() const { return state_; }
-
-  private:
-    std::uint64_t state_ = kP5;
-};
-
 // ---- payload writer / reader -----------------------------------------------------------------
+
+// Every array starts at a multiple of 8 bytes from the start of the file (the header is 160
+// bytes; each count is 8 bytes and each array is padded to 8), so that a mapped file can be
+// read in place.
+constexpr std::size_t kAlign = 8;
+constexpr std::array<unsigned char, kAlign> kPadding{};
 
 class Writer {
   public:
     void u64(std::uint64_t v) { bytes(&v, sizeof v); }
     template <class T>
-    void vec(const std::vector<T>& v) {
-        static_assert(std::is_trivially_copyable_v<T>);
+    void vec(std::span<const T> v) {
+        static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= kAlign);
         u64(v.size());
         bytes(v.data(), v.size() * sizeof(T));
+        pad();
     }
-    void str(const std::string& s) {
-        u64(s.size());
-        bytes(s.data(), s.size());
+    template <class T>
+    void vec(const std::vector<T>& v) {
+        vec(std::span<const T>(v));
     }
-    void bytes(const void* p, std::size_t n) {
-        sum_.add(p, n);
-        if (n > 0) out_.append(static_cast<const char*>(p), n);
-    }
+    void str(std::string_view s) { vec(std::span<const char>(s.data(), s.size())); }
     const std::string& out() const { return out_; }
-    std::uint64_t checksum() const { return sum_.value(); }
 
   private:
+    void bytes(const void* p, std::size_t n) {
+        if (n > 0) out_.append(static_cast<const char*>(p), n);
+    }
+    void pad() {
+        if (out_.size() % kAlign != 0) bytes(kPadding.data(), kAlign - out_.size() % kAlign);
+    }
     std::string out_;
-    Checksum sum_;
 };
 
-// Reads the payload straight into the vectors (one copy from the page cache); every count is
-// checked against the bytes left before anything is allocated.
+// Reads the payload of a mapped file: arrays are viewed in place (span) or copied out (vec);
+// every count is checked against the bytes left.
 class Reader {
   public:
-    Reader(int fd, std::uint64_t size) : fd_(fd), left_(size) {}
-    bool u64(std::uint64_t& v) { return bytes(&v, sizeof v); }
+    Reader(const unsigned char* data, std::size_t size) : p_(data), left_(size) {}
+    bool u64(std::uint64_t& v) {
+        const unsigned char* at = take(sizeof v);
+        if (at == nullptr) return false;
+        std::memcpy(&v, at, sizeof v);
+        return true;
+    }
     template <class T>
-    bool vec(std::vector<T>& v) {
-        static_assert(std::is_trivially_copyable_v<T>);
+    bool span(std::span<const T>& out) {
+        static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= kAlign);
         std::uint64_t n = 0;
         if (!u64(n) || n > left_ / sizeof(T)) return false;
-        v.resize(n);
-        return bytes(v.data(), n * sizeof(T));
+        const std::size_t bytes = n * sizeof(T);
+        const unsigned char* at = take(bytes);
+        if (at == nullptr && bytes != 0) return false;
+        if (reinterpret_cast<std::uintptr_t>(at) % alignof(T) != 0) return false;
+        out = std::span<const T>(reinterpret_cast<const T*>(at), n);
+        const std::size_t pad = (kAlign - bytes % kAlign) % kAlign;
+        return pad == 0 || take(pad) != nullptr;
     }
-    bool str(std::string& s) {
-        std::uint64_t n = 0;
-        if (!u64(n) || n > left_) return false;
-        s.resize(n);
-        return bytes(s.data(), n);
+    template <class T>
+    bool vec(std::vector<T>& out) {
+        std::span<const T> view;
+        if (!span(view)) return false;
+        out.assign(view.begin(), view.end());
+        return true;
     }
-    bool bytes(void* p, std::size_t n) {
-        if (n > left_) return false;
-        auto* to = static_cast<char*>(p);
-        std::size_t got = 0;
-        while (got < n) {
-            const ssize_t r = ::read(fd_, to + got, n - got);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) return false;
-            got += static_cast<std::size_t>(r);
-        }
-        sum_.add(p, n);
-        left_ -= n;
+    bool str(std::string_view& out) {
+        std::span<const char> view;
+        if (!span(view)) return false;
+        out = std::string_view(view.data(), view.size());
         return true;
     }
     std::uint64_t left() const { return left_; }
-    std::uint64_t checksum() const { return sum_.value(); }
 
   private:
-    int fd_;
-    std::uint64_t left_;
-    Checksum sum_;
+    // The next n bytes, or null when fewer are left.
+    const unsigned char* take(std::size_t n) {
+        if (n > left_) return nullptr;
+        const unsigned char* at = p_;
+        p_ += n;
+        left_ -= n;
+        return at;
+    }
+    const unsigned char* p_;
+    std::size_t left_;
 };
 
 struct Fd {
@@ -202,35 +210,52 @@ struct Fd {
 
 struct IdIndexCodec {
     static void save(const IdIndex& idx, Writer& w) {
-        w.str(idx.arena_);
-        w.vec(idx.offsets_);
+        const IdIndex::View& v = idx.v_;
+        w.str(v.arena);
+        w.vec(v.offsets);
         // A dense index answers every lookup from its direct table: the hash slots are not needed.
-        w.vec(idx.dense_.empty() ? idx.slots_ : std::vector<std::uint64_t>{});
+        w.vec(v.dense.empty() ? v.slots : std::span<const std::uint64_t>{});
         w.u64(idx.dense_base_);
-        w.vec(idx.dense_);
+        w.vec(v.dense);
+        w.vec(v.present);
+        w.vec(v.keys);
     }
 
-    static bool load(IdIndex& idx, Reader& r) {
-        if (!r.str(idx.arena_) || !r.vec(idx.offsets_) || !r.vec(idx.slots_) ||
-            !r.u64(idx.dense_base_) || !r.vec(idx.dense_)) {
+    // The tables stay in the mapping, which `mapping` keeps alive.
+    static bool load(IdIndex& idx, Reader& r, std::shared_ptr<const void> mapping) {
+        IdIndex::View v;
+        std::uint64_t dense_base = 0;
+        if (!r.str(v.arena) || !r.span(v.offsets) || !r.span(v.slots) || !r.u64(dense_base) ||
+            !r.span(v.dense) || !r.span(v.present) || !r.span(v.keys)) {
             return false;
         }
         // Consistency, so that no lookup can read out of bounds whatever the file held.
-        const auto& off = idx.offsets_;
-        if (off.empty() || off.front() != 0 || off.back() != idx.arena_.size()) return false;
+        const auto& off = v.offsets;
+        if (!off.empty() && (off.front() != 0 || off.back() != v.arena.size())) return false;
+        if (off.empty() && !v.arena.empty()) return false;
         for (std::size_t i = 1; i < off.size(); ++i) {
             if (off[i] < off[i - 1]) return false;
         }
-        const std::size_t n = idx.size();
-        const std::size_t slots = idx.slots_.size();
+        const std::size_t n = off.empty() ? 0 : off.size() - 1;
+        const std::size_t slots = v.slots.size();
         if (slots != 0 && ((slots & (slots - 1)) != 0 || slots < 2 * n)) return false;
-        if (slots == 0 && idx.dense_.empty() && n != 0) return false;
-        for (std::uint64_t s : idx.slots_) {
+        if (slots == 0 && v.dense.empty() && n != 0) return false;
+        for (std::uint64_t s : v.slots) {
             if ((s & 0xffffffffU) > n) return false;
         }
-        for (std::uint32_t d : idx.dense_) {
+        for (std::uint32_t d : v.dense) {
             if (d > n) return false;
         }
+        const std::size_t range = v.dense.size();
+        if (v.present.size() != (range + 63) / 64) return false;
+        if (v.keys.size() != (range == 0 ? 0 : n)) return false;
+        for (std::uint32_t k : v.keys) {
+            if (k >= range) return false;
+        }
+        idx.own_ = IdIndex::Tables{};
+        idx.v_ = v;
+        idx.dense_base_ = dense_base;
+        idx.mapping_ = std::move(mapping);
         return true;
     }
 };
@@ -269,7 +294,7 @@ void save_holdout(const Bundle& b, Writer& w) {
 
 // Splits `flat` into `out` by `counts`; false unless the counts add up exactly.
 template <class T>
-bool split(const std::vector<std::uint64_t>& counts, const std::vector<T>& flat,
+bool split(std::span<const std::uint64_t> counts, std::span<const T> flat,
            std::vector<std::vector<T>>& out) {
     out.resize(counts.size());
     std::uint64_t at = 0;
@@ -282,7 +307,7 @@ bool split(const std::vector<std::uint64_t>& counts, const std::vector<T>& flat,
     return at == flat.size();
 }
 
-bool load_holdout(Bundle& b, Reader& r) {
+bool load_holdout(Bundle& b, Reader& r, const std::shared_ptr<const void>& mapping) {
     Holdout& ho = b.holdout;
     const Metric metric = b.manifest.metric;
     std::uint64_t stored_metric = 0;
@@ -290,17 +315,18 @@ bool load_holdout(Bundle& b, Reader& r) {
     if (!r.u64(ho.rows) || ho.rows != static_cast<std::uint64_t>(b.manifest.expected_row_count)) {
         return false;
     }
-    if (!IdIndexCodec::load(ho.index, r) || !r.vec(ho.labels)) return false;
-    std::vector<std::uint64_t> counts;
-    std::vector<metrics::Box> boxes;
-    if (!r.vec(counts) || !r.vec(boxes) || !split(counts, boxes, ho.boxes)) return false;
-    std::vector<PixelRun> runs;
-    if (!r.vec(counts) || !r.vec(runs) || !split(counts, runs, ho.masks)) return false;
-    std::vector<std::uint64_t> sizes;
-    if (!r.vec(sizes) || sizes.size() % 2 != 0) return false;
+    if (!IdIndexCodec::load(ho.index, r, mapping) || !r.vec(ho.labels)) return false;
+    std::span<const std::uint64_t> counts;
+    std::span<const metrics::Box> boxes;
+    if (!r.span(counts) || !r.span(boxes) || !split(counts, boxes, ho.boxes)) return false;
+    std::span<const PixelRun> runs;
+    if (!r.span(counts) || !r.span(runs) || !split(counts, runs, ho.masks)) return false;
+    std::span<const std::uint64_t> sizes;
+    if (!r.span(sizes) || sizes.size() % 2 != 0) return false;
     ho.sizes.resize(sizes.size() / 2);
-    for (std::size_t i = 0; i < ho.sizes.size(); ++i)
+    for (std::size_t i = 0; i < ho.sizes.size(); ++i) {
         ho.sizes[i] = {sizes[2 * i], sizes[2 * i + 1]};
+    }
     // Every per-id table has one entry per id, or none when the metric does not use it.
     const std::size_t n = ho.index.size();
     auto sized = [n](std::size_t size, bool used) { return size == (used ? n : 0); };
@@ -321,8 +347,9 @@ std::string build_id() {
                 for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
                     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
                     if (ph.p_type != PT_NOTE) continue;
-                    const auto* p =
-                        reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr);
+                    const ElfW(Addr) address = info->dlpi_addr + ph.p_vaddr;
+                    // NOLINTNEXTLINE(performance-no-int-to-ptr): dl_iterate_phdr gives integers
+                    const auto* p = reinterpret_cast<const unsigned char*>(address);
                     std::size_t at = 0;
                     while (at + sizeof(ElfW(Nhdr)) <= ph.p_memsz) {
                         ElfW(Nhdr) note{};
@@ -438,28 +465,52 @@ std::optional<std::string> only_cache_file(const fs::path& cache_dir, const std:
     return found;
 }
 
-// Reads a cache file into b.holdout. With `files`, the header must name exactly those digests;
-// without (a speculative read, checked by the caller later), the header's digests are returned
-// in `header`.
-bool read_cache_file(const fs::path& path, const std::array<Sha256::Digest, 4>* files, Bundle& b,
-                     CacheHeader& h) {
+// A cache file mapped read-only, its header checked for format and size (not yet for digests or
+// checksum). Cache files are only ever replaced (rename), never rewritten in place, so the
+// mapping cannot shrink under its readers.
+struct MappedCache {
+    std::shared_ptr<const void> mapping;
+    const unsigned char* payload = nullptr;
+    std::size_t payload_size = 0;
+    CacheHeader header{};
+
+    bool checksum_ok() const { return hash_bytes(payload, payload_size) == header.checksum; }
+};
+
+std::optional<MappedCache> map_cache_file(const fs::path& path) {
     const Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (f.fd < 0) return false;
+    if (f.fd < 0) return std::nullopt;
     struct stat st {};
     if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
         (st.st_mode & 077) != 0) {
-        return false;
+        return std::nullopt;
     }
-    const auto file_size = static_cast<std::uint64_t>(st.st_size);
-    if (file_size < sizeof(CacheHeader)) return false;
-    Reader header_reader(f.fd, sizeof h);
-    if (!header_reader.bytes(&h, sizeof h)) return false;
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size < sizeof(CacheHeader)) return std::nullopt;
+    void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, f.fd, 0);
+    if (addr == MAP_FAILED) return std::nullopt;
+    MappedCache m;
+    m.mapping = std::shared_ptr<const void>(
+        addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
+    const auto* bytes = static_cast<const unsigned char*>(addr);
+    std::memcpy(&m.header, bytes, sizeof m.header);
+    const CacheHeader& h = m.header;
     if (h.magic != kMagic || h.version != kFormatVersion || h.byte_order != kByteOrderMark ||
-        (files != nullptr && h.files != *files) || h.payload_size != file_size - sizeof h) {
-        return false;
+        h.payload_size != size - sizeof h) {
+        return std::nullopt;
     }
-    Reader r(f.fd, h.payload_size);
-    return load_holdout(b, r) && r.left() == 0 && r.checksum() == h.checksum;
+    m.payload = bytes + sizeof h;
+    m.payload_size = size - sizeof h;
+    return m;
+}
+
+// Fills b.holdout from a mapped file (the id index stays in the mapping); false, with b.holdout
+// cleared, when the payload is inconsistent. The checksum is the caller's to check.
+bool load_cached_holdout(const MappedCache& m, Bundle& b) {
+    Reader r(m.payload, m.payload_size);
+    if (load_holdout(b, r, m.mapping) && r.left() == 0) return true;
+    b.holdout = Holdout{};
+    return false;
 }
 
 // mkdir -p with 0700 for what it creates; the folder must end up ours and not writable by others.
@@ -485,7 +536,7 @@ bool write_cache_file(const fs::path& dir, const std::string& tag, const std::st
     h.byte_order = kByteOrderMark;
     h.files = files;
     h.payload_size = w.out().size();
-    h.checksum = w.checksum();
+    h.checksum = hash_bytes(reinterpret_cast<const unsigned char*>(w.out().data()), w.out().size());
 
     static std::atomic<unsigned> counter{0};
     const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -573,8 +624,9 @@ Bundle load_bundle_cached(const fs::path& dir, const BundleCacheOptions& options
             b.manifest = parse_manifest(digests.manifest);
             b.manifest_sha256 = digest_hex(files[0]);
             b.holdout_sha256 = digest_hex(files[2]);
-            CacheHeader header{};
-            if (read_cache_file(options.dir / name, &files, b, header)) {
+            const auto mapped = map_cache_file(options.dir / name);
+            if (mapped && mapped->header.files == files && mapped->checksum_ok() &&
+                load_cached_holdout(*mapped, b)) {
                 report(BundleCacheOutcome::hit);
                 return b;
             }
@@ -621,13 +673,17 @@ void use_bundle_cached(const fs::path& dir, const BundleCacheOptions& options,
         use(load_bundle_cached(dir, options, outcome));
         return;
     }
-    // The files are hashed in a second thread while this one reads the cache file and runs
-    // `use` on it; the outcome counts only once the digests are known to match the file.
+    // A second thread hashes the bundle's files and checks the cache file's checksum while this
+    // one loads the file and runs `use` on it; the outcome counts only once the digests are known
+    // to match the file.
+    const std::optional<MappedCache> mapped = map_cache_file(options.dir / *candidate);
     FileDigests digests;
     bool hashed = false;
-    std::thread hasher([&] {
+    bool checksum_ok = false;
+    std::thread helper([&] {
         try {
             hashed = hash_bundle_files(dir, digests);
+            checksum_ok = hashed && mapped && mapped->checksum_ok();
         } catch (...) {
             hashed = false;  // e.g. out of memory: no speculation
         }
@@ -637,33 +693,32 @@ void use_bundle_cached(const fs::path& dir, const BundleCacheOptions& options,
         ~Joiner() {
             if (t.joinable()) t.join();
         }
-    } joiner{hasher};
+    } joiner{helper};
 
     Bundle b;
     b.dir = dir;
-    CacheHeader header{};
     bool loaded = false;
     std::string manifest_bytes;
     try {
         manifest_bytes = detail::read_bundle_file(dir, kFiles[0]);
         b.manifest = parse_manifest(manifest_bytes);
-        loaded = read_cache_file(options.dir / *candidate, nullptr, b, header);
+        loaded = mapped && load_cached_holdout(*mapped, b);
     } catch (const BundleError&) {
         loaded = false;
     }
     std::exception_ptr failure;
     if (loaded) {
-        b.manifest_sha256 = digest_hex(header.files[0]);
-        b.holdout_sha256 = digest_hex(header.files[2]);
+        b.manifest_sha256 = digest_hex(mapped->header.files[0]);
+        b.holdout_sha256 = digest_hex(mapped->header.files[2]);
         try {
             use(b);
         } catch (...) {
             failure = std::current_exception();
         }
     }
-    hasher.join();
-    if (loaded && hashed && digests.files == header.files && digests.manifest == manifest_bytes &&
-        cache_file_name(tag, digests.files) == *candidate) {
+    helper.join();
+    if (loaded && hashed && checksum_ok && digests.files == mapped->header.files &&
+        digests.manifest == manifest_bytes && cache_file_name(tag, digests.files) == *candidate) {
         report(BundleCacheOutcome::hit);
         if (failure) std::rethrow_exception(failure);
         return;

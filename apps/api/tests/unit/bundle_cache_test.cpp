@@ -407,6 +407,45 @@ TEST(BundleCache, UseErrorsStandOnlyFromTheCallThatStands) {
     EXPECT_THROW(use_bundle_cached(bundle, options, [](const Bundle&) {}), BundleError);
 }
 
+// A hit keeps the id index in a mapping of the cache file: copies, moves and changes behave as
+// for any index, and the mapping outlives the Bundle it came with.
+TEST(BundleCache, MappedIndexesAreOrdinaryValues) {
+    const fs::path repo = repo_bundles();
+    TempDir tmp;
+    const fs::path bundle = tmp.path() / "rsna";  // UUID ids: a hashed index
+    fs::copy(repo / "rsna-pneumonia-detection", bundle);
+    const fs::path cache = tmp.path() / "cache";
+    BundleCacheOutcome outcome{};
+    load(bundle, cache, outcome);
+    IdIndex copy;
+    IdIndex moved;
+    std::string first;
+    {
+        Bundle hit = load(bundle, cache, outcome);
+        ASSERT_EQ(outcome, BundleCacheOutcome::hit);
+        first = std::string(hit.holdout.index.id(0));
+        copy = hit.holdout.index;
+        moved = std::move(hit.holdout.index);
+        EXPECT_EQ(hit.holdout.index.size(), 0u) << "a moved-from index is empty";
+        EXPECT_FALSE(hit.holdout.index.find(first).has_value());
+    }
+    fs::remove_all(cache);  // the mapping stays valid without the file
+    ASSERT_GT(copy.size(), 100u);
+    EXPECT_EQ(copy.find(first), 0u);
+    EXPECT_EQ(moved.find(first), 0u);
+    const std::size_t n = copy.size();
+    // Inserting copies the tables out of the mapping; the other index is unaffected.
+    EXPECT_EQ(copy.insert("new-id"), std::make_pair(static_cast<std::uint32_t>(n), true));
+    EXPECT_EQ(copy.insert(first), std::make_pair(0u, false));
+    EXPECT_EQ(copy.find("new-id"), static_cast<std::uint32_t>(n));
+    EXPECT_FALSE(moved.find("new-id").has_value());
+    EXPECT_EQ(moved.size(), n);
+    IdIndex again(moved);
+    EXPECT_EQ(again.id(n - 1), moved.id(n - 1));
+    again = copy;
+    EXPECT_EQ(again.find("new-id"), static_cast<std::uint32_t>(n));
+}
+
 TEST(BundleCache, DefaultFolder) {
     TempDir tmp;
     const fs::path bundle = tmp.path() / "b";

@@ -78,4 +78,43 @@ TEST(IdIndex, SparseOrNonCanonicalIdsStayHashed) {
     EXPECT_FALSE(padded.find("7").has_value());
 }
 
+TEST(IdIndex, CopiesAndMovesAreIndependent) {
+    IdIndex a;
+    for (int i = 0; i < 1000; ++i) a.insert("id" + std::to_string(i));
+    IdIndex b = a;
+    IdIndex c = std::move(a);
+    EXPECT_EQ(a.size(), 0u);
+    EXPECT_FALSE(a.find("id1").has_value());
+    a.insert("x");  // a moved-from index is usable
+    EXPECT_EQ(a.find("x"), 0u);
+    b.insert("only-in-b");
+    EXPECT_EQ(b.find("id999"), 999u);
+    EXPECT_EQ(c.find("id999"), 999u);
+    EXPECT_FALSE(c.find("only-in-b").has_value());
+    c = b;
+    EXPECT_EQ(c.find("only-in-b"), 1000u);
+    IdIndex short_ids;  // ids short enough for the string's inline buffer survive moves
+    short_ids.insert("a");
+    IdIndex moved(std::move(short_ids));
+    EXPECT_EQ(moved.id(0), "a");
+    EXPECT_EQ(moved.find("a"), 0u);
+}
+
+TEST(IdIndex, DenseKeysNumberIdsFromTheLowest) {
+    IdIndex idx;
+    for (int id : {105, 100, 103}) idx.insert(std::to_string(id));
+    idx.finalize();
+    ASSERT_TRUE(idx.dense());
+    EXPECT_EQ(idx.dense_range(), 6u);
+    EXPECT_EQ(idx.dense_key("100"), 0u);
+    EXPECT_EQ(idx.dense_key("105"), 5u);
+    EXPECT_FALSE(idx.dense_key("101").has_value()) << "in range but not an id";
+    EXPECT_FALSE(idx.dense_key("0103").has_value());
+    EXPECT_FALSE(idx.dense_key("106").has_value());
+    EXPECT_FALSE(idx.dense_key("").has_value());
+    EXPECT_EQ(idx.dense_key_of(0), 5u);
+    EXPECT_EQ(idx.dense_key_of(1), 0u);
+    EXPECT_EQ(idx.dense_key_of(2), 3u);
+}
+
 }  // namespace
