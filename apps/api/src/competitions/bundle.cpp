@@ -202,6 +202,18 @@ void IdIndex::own() {
 
 void IdIndex::reserve(std::size_t n) {
     own();
+    if (!own_.window.empty() || (size() == 0 && own_.slots.empty())) {
+        // Nothing in yet (the first id decides between a window and hash slots), or a window.
+        if (own_.offsets.empty()) own_.offsets.push_back(0);
+        own_.offsets.reserve(n + 1);
+        own_.expected = std::max(own_.expected, n);
+        rebind();
+        return;
+    }
+    reserve_slots(n);
+}
+
+void IdIndex::reserve_slots(std::size_t n) {
     if (own_.offsets.empty()) own_.offsets.push_back(0);
     own_.offsets.reserve(n + 1);
     rebind();  // the rehash below reads ids through the view
@@ -219,7 +231,14 @@ void IdIndex::reserve(std::size_t n) {
     rebind();
 }
 
-void IdIndex::grow() { reserve(std::max<std::size_t>(16, v_.slots.size())); }
+// Hash slots for the ids so far (and the count reserve expected), the window dropped.
+void IdIndex::leave_window() {
+    own_.window = {};
+    own_.slots.clear();
+    reserve_slots(std::max(own_.expected, size() + 1));
+}
+
+void IdIndex::grow() { reserve_slots(std::max<std::size_t>(16, v_.slots.size())); }
 
 namespace {
 
@@ -244,17 +263,22 @@ void IdIndex::finalize() {
     own_.keys.clear();
     rebind();
     const std::size_t n = size();
-    if (n == 0) return;
+    // Unless the ids turn out dense, lookups need hash slots from here on.
+    auto not_dense = [&] {
+        if (!own_.window.empty()) leave_window();
+    };
+    if (n == 0) return not_dense();
     std::uint64_t lo = UINT64_MAX;
     std::uint64_t hi = 0;
     for (std::size_t i = 0; i < n; ++i) {
         const auto v = canonical_uint(id(i));
-        if (!v) return;
+        if (!v) return not_dense();
         lo = std::min(lo, *v);
         hi = std::max(hi, *v);
     }
     // Too sparse for a direct table, or keys that would not fit 32 bits.
-    if (hi - lo >= 2 * static_cast<std::uint64_t>(n) || hi - lo >= UINT32_MAX) return;
+    if (hi - lo >= 2 * static_cast<std::uint64_t>(n) || hi - lo >= UINT32_MAX) return not_dense();
+    own_.window = {};
     dense_base_ = lo;
     own_.dense.assign(hi - lo + 1, 0);
     own_.present.assign((own_.dense.size() + 63) / 64, 0);
@@ -276,6 +300,12 @@ IdIndex::Probe IdIndex::probe(std::string_view key) const {
         p.key = *v - dense_base_;
         p.possible = true;
         __builtin_prefetch(&v_.dense[p.key]);
+    } else if (!own_.window.empty()) {
+        const auto v = canonical_uint(key);
+        const auto& w = own_.window;
+        if (!v || *v < own_.window_base || *v - own_.window_base >= w.size()) return p;
+        p.key = *v - own_.window_base;
+        p.possible = true;
     } else if (!v_.slots.empty()) {
         p.key = std::hash<std::string_view>{}(key);
         p.possible = true;
@@ -286,8 +316,8 @@ IdIndex::Probe IdIndex::probe(std::string_view key) const {
 
 std::optional<std::uint32_t> IdIndex::find(std::string_view key, const Probe& p) const {
     if (!p.possible) return std::nullopt;
-    if (!v_.dense.empty()) {
-        const std::uint32_t slot = v_.dense[p.key];
+    if (!v_.dense.empty() || !own_.window.empty()) {
+        const std::uint32_t slot = v_.dense.empty() ? own_.window[p.key] : v_.dense[p.key];
         if (slot == 0) return std::nullopt;
         return slot - 1;
     }
@@ -315,6 +345,31 @@ std::optional<std::uint32_t> IdIndex::find_hashed(std::string_view key, std::siz
 std::pair<std::uint32_t, bool> IdIndex::insert(std::string_view key) {
     if (!v_.dense.empty()) throw std::logic_error("IdIndex::insert after finalize");
     own();
+    const auto v = canonical_uint(key);
+    if (own_.expected != 0 && size() == 0 && own_.window.empty()) {
+        // The first id: a window of 4n values around it holds any n distinct integers that
+        // finalize could make dense with it (their span is under 2n).
+        const std::uint64_t span = 4 * static_cast<std::uint64_t>(own_.expected);
+        if (v && span <= UINT32_MAX) {
+            own_.window_base = *v >= span / 2 ? *v - span / 2 : 0;
+            own_.window.assign(span, 0);
+        } else {
+            reserve_slots(own_.expected);
+        }
+    }
+    if (!own_.window.empty()) {
+        if (v && *v >= own_.window_base && *v - own_.window_base < own_.window.size()) {
+            std::uint32_t& slot = own_.window[*v - own_.window_base];
+            if (slot != 0) return {slot - 1, false};
+            const auto pos = static_cast<std::uint32_t>(size());
+            own_.arena.append(key);
+            own_.offsets.push_back(static_cast<std::uint32_t>(own_.arena.size()));
+            slot = pos + 1;
+            rebind();
+            return {pos, true};
+        }
+        leave_window();
+    }
     const auto h = std::hash<std::string_view>{}(key);
     if (auto pos = find_hashed(key, h)) return {*pos, false};
     if (2 * (size() + 1) > v_.slots.size()) grow();

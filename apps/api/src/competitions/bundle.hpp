@@ -89,6 +89,12 @@ class IdIndex {
         std::vector<std::uint32_t> dense;    // value - dense_base_ → position + 1 (0 = absent)
         std::vector<std::uint64_t> present;  // dense: one bit per key
         std::vector<std::uint32_t> keys;     // dense: position → key
+        // Until finalize, while every id is a canonical integer near the first one: a direct
+        // table over [window_base, window_base + window.size()) instead of hash slots (reserve's
+        // count asks for it: most bundles number their ids densely).
+        std::vector<std::uint32_t> window;  // value - window_base → position + 1 (0 = absent)
+        std::uint64_t window_base = 0;
+        std::size_t expected = 0;  // reserve's count, before the first insert
     };
     // What lookups read: the owned tables, or the same tables in a read-only mapping of a bundle
     // cache file that `mapping_` keeps alive (copied into owned tables before any change).
@@ -103,6 +109,8 @@ class IdIndex {
     void own();
     void rebind();
     void grow();
+    void reserve_slots(std::size_t n);
+    void leave_window();
     std::optional<std::uint32_t> find_hashed(std::string_view id, std::size_t hash) const;
     Tables own_;
     View v_;

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "competitions/bundle.hpp"
 
@@ -115,6 +118,68 @@ TEST(IdIndex, DenseKeysNumberIdsFromTheLowest) {
     EXPECT_EQ(idx.dense_key_of(0), 5u);
     EXPECT_EQ(idx.dense_key_of(1), 0u);
     EXPECT_EQ(idx.dense_key_of(2), 3u);
+}
+
+// reserve(n) lets integer ids go into a direct window around the first one until finalize; ids
+// outside it (or not canonical) move everything to hash slots. Lookups and positions are the same
+// whichever way an index went.
+TEST(IdIndex, ReservedIntegerIdsBehaveTheSameInAndOutOfTheWindow) {
+    const std::vector<std::vector<std::string>> cases = {
+        {"500", "0", "999", "250", "1"},                          // stays in the window
+        {"7", "8", "1000000000000", "9", "x", "10"},              // leaves it, then not integers
+        {"abc", "1", "2"},                                        // hashed from the start
+        {"0", "2", "4", "6", "8", "10", "12", "14", "16", "19"},  // in the window, too sparse
+        {"5", "05", "+5", "5 ", "6"},                             // raw-string semantics
+    };
+    for (const auto& ids : cases) {
+        for (bool finalize : {false, true}) {
+            IdIndex idx;
+            IdIndex plain;  // never reserved: hash slots only
+            idx.reserve(ids.size());
+            for (const auto& id : ids) {
+                ASSERT_EQ(idx.insert(id), plain.insert(id)) << id;
+                ASSERT_EQ(idx.insert(id), plain.insert(id)) << id << " again";
+            }
+            if (finalize) {
+                idx.finalize();
+                plain.finalize();
+            }
+            ASSERT_EQ(idx.size(), plain.size());
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                EXPECT_EQ(idx.find(ids[i]), plain.find(ids[i])) << ids[i];
+                EXPECT_EQ(idx.id(i), plain.id(i));
+            }
+            for (const char* other : {"3", "998", "1000", "00", "", "4000"}) {
+                EXPECT_EQ(idx.find(other), plain.find(other)) << other;
+            }
+            EXPECT_EQ(idx.dense(), plain.dense());
+            if (!finalize) {
+                idx.reserve(100);  // a later reserve keeps everything findable
+                EXPECT_EQ(idx.insert("123456789"), plain.insert("123456789"));
+                for (const auto& id : ids) EXPECT_EQ(idx.find(id), plain.find(id)) << id;
+            }
+        }
+    }
+}
+
+TEST(IdIndex, ManyShuffledIdsGoThroughTheWindow) {
+    std::vector<std::uint32_t> values(200000);
+    for (std::uint32_t i = 0; i < values.size(); ++i) values[i] = 1000 + i;
+    std::mt19937 rng(3);
+    std::shuffle(values.begin(), values.end(), rng);
+    IdIndex idx;
+    idx.reserve(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        ASSERT_EQ(idx.insert(std::to_string(values[i])),
+                  std::make_pair(static_cast<std::uint32_t>(i), true));
+    }
+    EXPECT_EQ(idx.insert(std::to_string(values[77])), std::make_pair(77u, false));
+    idx.finalize();
+    ASSERT_TRUE(idx.dense());
+    for (std::size_t i = 0; i < values.size(); i += 997) {
+        EXPECT_EQ(idx.find(std::to_string(values[i])), static_cast<std::uint32_t>(i));
+    }
+    EXPECT_FALSE(idx.find("999").has_value());
 }
 
 }  // namespace
