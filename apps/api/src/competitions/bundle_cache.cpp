@@ -5,11 +5,12 @@
 // sample_submission.csv). Layout (native byte order, which the header records):
 //   Header (magic, format version, byte-order mark, the four file digests, payload size,
 //   payload checksum), then the payload: metric, rows, the id index's tables, labels, boxes,
-//   masks, sizes, each vector as a u64 count and its elements.
+//   masks, sizes, each array as a u64 count and its elements padded to 8 bytes, so that the
+//   mapped file can be used in place.
 // A file is used only if it is a regular file owned by this user and private (no group or other
-// permission bits), its header matches the digests just computed, its size is exact, its
-// checksum matches and its tables are consistent; anything else is a miss, and the miss
-// rewrites the file (temporary file + rename, so readers never see a partial file).
+// permission bits), its header names the digests of the files as they are now, its size is
+// exact, its checksum matches and its tables are consistent; anything else is a miss, and the
+// miss rewrites the file (temporary file + rename, so readers never see a partial file).
 #include <dirent.h>
 #include <fcntl.h>
 #include <link.h>
@@ -400,14 +401,13 @@ std::string folder_tag(const fs::path& dir) {
 }
 
 // Reads a file in fixed pieces and hashes it, so that checking a hit touches no large buffer.
-bool hash_file(const fs::path& path, Sha256::Digest& digest, std::uint64_t& size,
-               std::string* keep) {
+bool hash_file(const fs::path& path, std::vector<char>& buffer, Sha256::Digest& digest,
+               std::uint64_t& size, std::string* keep) {
     const Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (f.fd < 0) return false;
     struct stat st {};
     if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
     Sha256 sha;
-    static thread_local std::vector<char> buffer(std::size_t{1} << 20);
     size = 0;
     for (;;) {
         const ssize_t n = ::read(f.fd, buffer.data(), buffer.size());
@@ -432,9 +432,11 @@ struct FileDigests {
 };
 
 bool hash_bundle_files(const fs::path& dir, FileDigests& out) {
+    std::vector<char> buffer(std::size_t{1} << 20);
     for (std::size_t i = 0; i < kFiles.size(); ++i) {
         std::uint64_t size = 0;
-        if (!hash_file(dir / kFiles[i], out.files[i], size, i == 0 ? &out.manifest : nullptr)) {
+        if (!hash_file(dir / kFiles[i], buffer, out.files[i], size,
+                       i == 0 ? &out.manifest : nullptr)) {
             return false;
         }
         out.total += size;
