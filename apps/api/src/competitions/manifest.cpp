@@ -186,6 +186,10 @@ Manifest parse_manifest(std::string_view bytes) {
     }
     check_columns(m);
     m.expected_row_count = positive_int(j, "expected_row_count", "expected_row_count");
+    // Loading reserves memory by this count: a typo or a hostile bundle must not exhaust it.
+    if (m.expected_row_count > kMaxExpectedRows) {
+        fail("expected_row_count", "is larger than " + std::to_string(kMaxExpectedRows));
+    }
     m.evaluation_split_version = text(j, "evaluation_split_version");
     m.scoring_mode = text(j, "scoring_mode");
     if (m.scoring_mode != "single_realtime_hidden")

@@ -51,6 +51,9 @@ struct Manifest {
     std::int64_t image_height = 0;     // map_iou (informational)
 };
 
+// The largest holdout a bundle may declare (rows).
+constexpr std::int64_t kMaxExpectedRows = 50'000'000;
+
 // Parses and validates manifest bytes. Throws BundleError naming the offending key.
 Manifest parse_manifest(std::string_view json_bytes);
 

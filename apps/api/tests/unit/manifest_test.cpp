@@ -92,6 +92,9 @@ TEST(Manifest, WrongTypesAreRejected) {
     json zero = base_accuracy();
     zero["expected_row_count"] = 0;
     EXPECT_NE(error_of(zero).find("positive"), std::string::npos);
+    json huge = base_accuracy();
+    huge["expected_row_count"] = 50'000'001;
+    EXPECT_NE(error_of(huge).find("larger than 50000000"), std::string::npos);
     json hib = base_accuracy();
     hib["higher_is_better"] = "yes";
     EXPECT_NE(error_of(hib).find("higher_is_better"), std::string::npos);
