@@ -7,6 +7,7 @@
 #include "db/migrations.hpp"
 #include "http/pipeline.hpp"
 #include "http/server.hpp"
+#include "sessions/gpu_inventory.hpp"
 
 namespace medforge::app {
 
@@ -77,6 +78,19 @@ int run_api(Config config) {
         seed_competitions(*db, config, clock);
     } catch (const std::exception& e) {
         log::error("competitions.seed_failed", {{"error", e.what()}});
+    }
+    try {
+        const auto gpus = sessions::discover_gpus(config);
+        const auto sync = db->with_connection(
+            [&](db::Connection& c) { return sessions::sync_gpu_inventory(c, gpus); });
+        log::info("gpu.inventory_synced", {{"discovery", config.gpu_discovery},
+                                           {"gpus", gpus.size()},
+                                           {"added", sync.added},
+                                           {"disabled", sync.disabled}});
+    } catch (const std::exception& e) {
+        // The inventory stays as it was; sessions use the GPUs already known.
+        log::error("gpu.discovery_failed",
+                   {{"discovery", config.gpu_discovery}, {"error", e.what()}});
     }
     Services services(config, *db, clock);
     if (!config.bootstrap_admin_email.empty()) {

@@ -1,0 +1,169 @@
+#include "sessions/gpu_inventory.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "core/strings.hpp"
+
+extern char** environ;
+
+namespace medforge::sessions {
+
+namespace {
+
+std::optional<std::int64_t> parse_index(std::string_view s) {
+    if (s.empty() || s.size() > 6) return std::nullopt;
+    std::int64_t n = 0;
+    for (char ch : s) {
+        if (ch < '0' || ch > '9') return std::nullopt;
+        n = n * 10 + (ch - '0');
+    }
+    return n;
+}
+
+}  // namespace
+
+std::vector<GpuInfo> parse_nvidia_smi(std::string_view output) {
+    std::vector<GpuInfo> out;
+    std::set<std::int64_t> seen;
+    std::size_t line_no = 0;
+    for (auto line : split(output, '\n')) {
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (trim(line).empty()) continue;
+        const auto fields = split(line, ',');
+        const auto bad = [&](const std::string& why) {
+            return GpuDiscoveryError("nvidia-smi output line " + std::to_string(line_no) + ": " +
+                                     why);
+        };
+        if (fields.size() != 3) throw bad("expected `index, name, uuid`");
+        const auto index = parse_index(trim(fields[0]));
+        if (!index) throw bad("the index is not a small non-negative integer");
+        if (!seen.insert(*index).second) throw bad("index " + std::to_string(*index) + " repeats");
+        GpuInfo g;
+        g.id = *index;
+        g.name = std::string(trim(fields[1]));
+        if (g.name.empty()) throw bad("the name is empty");
+        const std::string uuid(trim(fields[2]));
+        if (uuid.rfind("GPU-", 0) == 0 || uuid.rfind("MIG-", 0) == 0) {
+            g.uuid = uuid;
+        } else if (!uuid.empty() && uuid != "[N/A]") {
+            throw bad("the UUID does not start with GPU- or MIG-");
+        }
+        out.push_back(std::move(g));
+    }
+    return out;
+}
+
+std::vector<GpuInfo> static_gpus(const Config& config) {
+    std::vector<GpuInfo> out;
+    if (!config.gpu_ids.empty()) {
+        for (int id : config.gpu_ids)
+            out.push_back({id, "GPU " + std::to_string(id), std::nullopt});
+        return out;
+    }
+    for (int id = 0; id < config.gpu_count; ++id) {
+        out.push_back({id, "GPU " + std::to_string(id), std::nullopt});
+    }
+    return out;
+}
+
+std::string run_nvidia_smi() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        throw GpuDiscoveryError(std::string("pipe: ") + std::strerror(errno));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    const char* argv[] = {"nvidia-smi", "--query-gpu=index,name,uuid", "--format=csv,noheader",
+                          nullptr};
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, "nvidia-smi", &actions, nullptr,
+                                const_cast<char* const*>(argv), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (rc != 0) {
+        ::close(fds[0]);
+        throw GpuDiscoveryError(std::string("cannot run nvidia-smi: ") + std::strerror(rc));
+    }
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    bool timed_out = false;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0) {
+            timed_out = true;
+            break;
+        }
+        pollfd p{fds[0], POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) break;
+        char buf[4096];
+        const ssize_t n = ::read(fds[0], buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > std::size_t{1} << 20) break;
+    }
+    ::close(fds[0]);
+    if (timed_out) ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) throw GpuDiscoveryError("nvidia-smi did not answer within 10 s");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        throw GpuDiscoveryError("nvidia-smi failed (exit status " +
+                                std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+    }
+    return out;
+}
+
+std::vector<GpuInfo> discover_gpus(const Config& config, std::string (*run)()) {
+    if (config.gpu_discovery == "nvidia-smi") return parse_nvidia_smi(run());
+    return static_gpus(config);
+}
+
+GpuSyncReport sync_gpu_inventory(db::Connection& c, const std::vector<GpuInfo>& gpus) {
+    GpuSyncReport report;
+    db::Transaction tx(c);
+    std::map<std::int64_t, bool> known;  // id -> enabled
+    for (const auto& r : c.query("SELECT id, enabled FROM gpu_devices")) {
+        known[r.i64(0)] = r.i64(1) != 0;
+    }
+    std::set<std::int64_t> present;
+    for (const auto& g : gpus) {
+        present.insert(g.id);
+        const db::Value uuid = g.uuid ? db::Value{*g.uuid} : db::Value{};
+        if (known.count(g.id) == 0) {
+            c.exec("INSERT INTO gpu_devices (id, name, uuid, enabled) VALUES (:id, :n, :u, 1)",
+                   {g.id, g.name, uuid});
+            ++report.added;
+        } else {
+            c.exec("UPDATE gpu_devices SET name = :n, uuid = :u WHERE id = :id",
+                   {g.name, uuid, g.id});
+            ++report.refreshed;
+        }
+    }
+    for (const auto& [id, enabled] : known) {
+        if (present.count(id) == 0 && enabled) {
+            c.exec("UPDATE gpu_devices SET enabled = 0 WHERE id = :id", {id});
+            ++report.disabled;
+        }
+    }
+    tx.commit();
+    return report;
+}
+
+}  // namespace medforge::sessions
