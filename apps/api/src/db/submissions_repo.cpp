@@ -188,15 +188,31 @@ std::optional<SubmissionRecord> claim(Connection& c, const std::string& owner, s
     const std::int64_t expires = now + lease_micros;
     std::optional<std::string> claimed;
     if (c.dialect() == Dialect::mariadb) {
+        // READ COMMITTED and index-ordered scans (ix_submissions_claim, ix_submissions_queue) so
+        // InnoDB locks only the row it hands out: with a filesort (or REPEATABLE READ) every
+        // examined row stays locked until commit and SKIP LOCKED makes other workers see an
+        // empty queue.
+        c.exec("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
         Transaction tx(c);
-        std::string pick = "SELECT id FROM submissions WHERE " + claimable("1");
-        std::vector<Value> params{now, now};
+        std::optional<Row> row;
         if (only_id) {
-            pick += " AND id = :id";
-            params.emplace_back(*only_id);
+            row = c.query_one("SELECT id FROM submissions WHERE id = :id AND " + claimable("1") +
+                                  " FOR UPDATE SKIP LOCKED",
+                              {*only_id, now, now});
+        } else {
+            row = c.query_one(
+                "SELECT id FROM submissions FORCE INDEX (ix_submissions_claim) WHERE status = "
+                "'queued' AND (lease_expires_at IS NULL OR lease_expires_at <= :now) ORDER BY "
+                "status, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                {now});
+            if (!row) {
+                row = c.query_one(
+                    "SELECT id FROM submissions FORCE INDEX (ix_submissions_queue) WHERE status = "
+                    "'scoring' AND lease_expires_at <= :now ORDER BY status, lease_expires_at "
+                    "LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    {now});
+            }
         }
-        pick += " ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED";
-        auto row = c.query_one(pick, params);
         if (!row) return std::nullopt;
         claimed = row->str(0);
         c.exec(
