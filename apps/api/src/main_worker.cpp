@@ -56,7 +56,20 @@ void scoring_loop(scoring::Scorer& scorer, Stop& stop, double interval, bool onc
             if (outcome->kind == scoring::Outcome::Kind::scored) ++scored;
             continue;
         }
-        if (once || stop.wait(interval)) break;
+        if (once) {
+            // Drained only when nothing is claimable: a claim can come back empty while other
+            // scorers hold the remaining rows for an instant.
+            bool more = false;
+            try {
+                more = scorer.queue_has_claimable();
+            } catch (const std::exception& e) {
+                log::error("worker.claim_failed", {{"owner", scorer.owner()}, {"error", e.what()}});
+                more = true;
+            }
+            if (!more || stop.wait(0.05)) break;
+            continue;
+        }
+        if (stop.wait(interval)) break;
     }
 }
 

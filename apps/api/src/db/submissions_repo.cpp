@@ -243,9 +243,18 @@ std::optional<SubmissionRecord> claim(Connection& c, const std::string& owner, s
     return find(c, *claimed);
 }
 
+std::int64_t count_claimable(Connection& c, std::int64_t now) {
+    auto r = c.query_one("SELECT COUNT(*) FROM submissions WHERE " + claimable("1"), {now, now});
+    return r ? r->i64(0) : 0;
+}
+
 bool record_score(Connection& c, const SubmissionRecord& claimed, const std::string& owner,
                   const NewScore& score, bool higher_is_better, std::int64_t now) {
     Transaction tx(c);
+    // Two scorers finishing two submissions of one user would both find no leaderboard entry and
+    // both insert one: recomputations are serialised per user (the lock the cap insert takes;
+    // taken first, so this transaction's reads see the other's committed scores).
+    if (c.dialect() == Dialect::mariadb) c.query(kLockUser, {claimed.user_id});
     if (c.exec(kSetScored, {now, score.row_count, claimed.id, owner}) != 1) return false;
     c.exec(kUnofficial, {claimed.id});
     auto same = c.query_one(
@@ -344,8 +353,12 @@ void recompute(Connection& c, const std::string& competition_id, const std::stri
     const std::vector<Value> values{best->str(0),   best->str(1), primary, rank, best->i64(3), n,
                                     competition_id, user_id};
     if (c.exec(kUpdateEntry, values) == 0) {
-        c.exec(kInsertEntry, {competition_id, user_id, best->str(0), best->str(1), primary, rank,
-                              best->i64(3), n});
+        try {
+            c.exec(kInsertEntry, {competition_id, user_id, best->str(0), best->str(1), primary,
+                                  rank, best->i64(3), n});
+        } catch (const UniqueViolation&) {
+            c.exec(kUpdateEntry, values);  // inserted meanwhile by a caller without the lock
+        }
     }
 }
 

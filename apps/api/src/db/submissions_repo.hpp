@@ -92,6 +92,10 @@ std::optional<SubmissionRecord> claim(Connection& c, const std::string& owner, s
                                       std::int64_t lease_micros,
                                       const std::optional<std::string>& only_id = std::nullopt);
 
+// How many submissions are claimable at `now` (a plain read: rows another scorer is claiming
+// right now still count). `--once` workers exit only when this is 0.
+std::int64_t count_claimable(Connection& c, std::int64_t now);
+
 // In one transaction, if `owner` still holds the lease: records `score` as the submission's only
 // official score (older official rows become non-official; a row with the same versions and
 // hashes is replaced), marks the submission scored and recomputes the user's leaderboard entry.

@@ -109,6 +109,11 @@ std::optional<Outcome> Scorer::run_one(const std::optional<std::string>& only_id
     return score_claimed(*claimed, only_id && claimed->attempts == 1 ? pre : nullptr);
 }
 
+bool Scorer::queue_has_claimable() {
+    return db_.with_connection(
+        [&](db::Connection& c) { return db::submissions::count_claimable(c, clock_.now()) > 0; });
+}
+
 Outcome Scorer::score_claimed(const db::SubmissionRecord& claimed, const Prevalidated* pre) {
     Outcome out;
     out.submission_id = claimed.id;

@@ -80,6 +80,9 @@ class Scorer {
 
     const std::string& owner() const { return owner_; }
 
+    // Whether anything is claimable now (including rows other scorers are locking this instant).
+    bool queue_has_claimable();
+
   private:
     Outcome score_claimed(const db::SubmissionRecord& claimed, const Prevalidated* pre);
 

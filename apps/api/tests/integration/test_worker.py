@@ -45,6 +45,8 @@ def test_two_workers_drain_one_queue_without_scoring_twice(queued_server):
     scored = [r["submission_id"] for w in workers for r in w.records()
               if r.get("event") == "scoring.scored"]
     assert sorted(scored) == sorted(ids)  # each exactly once, across both workers
+    retries = [r for w in workers for r in w.records() if r.get("event") == "scoring.retry"]
+    assert retries == []  # e.g. two scorers racing on one user's leaderboard entry
     # the leaderboard has the user's best
     lb = ok(queued_server.api.get(f"/api/v1/competitions/{TITANIC}/leaderboard"))["entries"]
     assert lb[0]["user_id"] == u.user_id and lb[0]["submission_count"] == 24
