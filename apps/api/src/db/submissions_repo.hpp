@@ -45,17 +45,9 @@ struct SubmissionRecord {
     std::optional<OfficialScore> official;  // joined: the official score, if any
 };
 
-// A new official score (the row is keyed by submission and the versions/hashes it was made with).
-struct NewScore {
-    std::string id;
-    double primary_score = 0;
-    std::string components_json;
-    std::string metric;
-    std::string metric_version;
-    std::string evaluation_split_version;
-    std::string scorer_version;
-    std::string manifest_sha256;
-    std::string holdout_sha256;
+// A new official score (the row is keyed by submission and the versions/hashes it was made with);
+// created_at is set when it is recorded.
+struct NewScore : OfficialScore {
     std::int64_t row_count = 0;
 };
 
