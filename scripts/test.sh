@@ -12,7 +12,7 @@ readonly PYTEST=("$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/integ
 readonly ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 
-ALL_STAGES=(setup format build-release unit reference integration-sqlite integration-mariadb
+ALL_STAGES=(setup format build-release unit reference system integration-sqlite integration-mariadb
     build-asan unit-asan integration-asan fuzz-smoke build-tsan concurrency-tsan tidy)
 
 need_file() {
@@ -35,6 +35,22 @@ stage_unit() {
 
 # The independent Python reference of the metrics re-derives every committed golden case.
 stage_reference() { "$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/reference; }
+
+# The session back ends against real services: a throwaway dockerd (with a session image built
+# from Debian by debootstrap), zfs-fuse on a file-backed pool, and code-server.
+stage_system() {
+    need_file build/release/medforge-system-tests
+    local dir
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/medforge-system.XXXXXX")
+    # shellcheck disable=SC2064  # expand $dir now
+    trap "scripts/services.sh stop '$dir'" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    scripts/services.sh start "$dir"
+    # shellcheck disable=SC1091
+    set -a && source "$dir/env" && set +a
+    build/release/medforge-system-tests --gtest_brief=1
+}
 
 stage_integration-sqlite() {
     need_file build/release/medforge-api
