@@ -278,6 +278,7 @@ void read_sessions(Reader& r, Config& c) {
     r.integer("SESSION_CONTAINER_STOP_TIMEOUT_SECONDS", c.session_container_stop_timeout_seconds, 0,
               3600);
     r.boolean("SESSION_RECOVERY_ENABLED", c.session_recovery_enabled);
+    r.boolean("SESSION_STOP_ON_SHUTDOWN", c.session_stop_on_shutdown);
     r.integer("SESSION_POLL_INTERVAL_SECONDS", c.session_poll_interval_seconds, 1, 86400);
     r.integer("SESSION_POLL_BACKOFF_MAX_SECONDS", c.session_poll_backoff_max_seconds, 1, 86400);
     r.integer("SESSION_CPU_SHARES", c.session_cpu_shares, 2, 262144);

@@ -78,6 +78,9 @@ struct Config {
     int session_container_start_timeout_seconds = 30;
     int session_container_stop_timeout_seconds = 30;
     bool session_recovery_enabled = true;
+    // A deliberate shutdown (SIGTERM/SIGINT) stops every session with its snapshot (make run);
+    // off in production, where sessions outlive an API restart.
+    bool session_stop_on_shutdown = false;
     int session_poll_interval_seconds = 30;
     int session_poll_backoff_max_seconds = 300;
     int session_cpu_shares = 1024;

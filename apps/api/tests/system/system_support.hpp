@@ -23,7 +23,9 @@ inline std::string service_env(const char* name) {
     if (in_ci()) {
         ADD_FAILURE() << name << " is not set: the system stage must start this service in CI";
     } else {
-        GTEST_SKIP_(("set " + std::string(name) + " to run this test (scripts/test.sh system stage)").c_str());
+        GTEST_SKIP_(
+            ("set " + std::string(name) + " to run this test (scripts/test.sh system stage)")
+                .c_str());
     }
     return {};
 }
@@ -31,6 +33,6 @@ inline std::string service_env(const char* name) {
 }  // namespace medforge::system_test
 
 // Use at the top of a TEST body: `MEDFORGE_REQUIRE_SERVICE(host, "MEDFORGE_TEST_DOCKER_HOST");`
-#define MEDFORGE_REQUIRE_SERVICE(var, name)                              \
+#define MEDFORGE_REQUIRE_SERVICE(var, name)                             \
     const std::string var = ::medforge::system_test::service_env(name); \
     if (var.empty()) return
