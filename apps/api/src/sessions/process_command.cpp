@@ -88,12 +88,16 @@ std::vector<std::string> expand_command(std::vector<std::string> words, int port
     return words;
 }
 
-std::optional<std::string> find_program(const std::string& word, std::string_view path_var) {
+std::optional<std::string> find_program(const std::string& word, std::string_view path_var,
+                                        const std::function<bool(const std::string&)>& usable) {
+    const auto ok = [&](const std::string& file) {
+        return executable_file(file) && (!usable || usable(file));
+    };
     if (word.empty()) return std::nullopt;
     if (word.find('/') != std::string::npos) {
         std::error_code ec;
         const auto abs = fs::absolute(word, ec).lexically_normal().string();
-        if (ec || !executable_file(abs)) return std::nullopt;
+        if (ec || !ok(abs)) return std::nullopt;
         return abs;
     }
     std::size_t start = 0;
@@ -104,7 +108,7 @@ std::optional<std::string> find_program(const std::string& word, std::string_vie
         // An empty or relative PATH entry would search the current directory: never.
         if (!dir.empty() && dir.front() == '/') {
             const auto candidate = (fs::path(dir) / word).lexically_normal().string();
-            if (executable_file(candidate)) return candidate;
+            if (ok(candidate)) return candidate;
         }
         start = end + 1;
     }

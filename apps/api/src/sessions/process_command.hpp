@@ -4,6 +4,7 @@
 // into argv (no shell is ever involved), filling in the placeholders, and finding the program
 // and the directories it needs to see inside the sandbox. Pure functions, unit-tested.
 
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -34,8 +35,12 @@ std::vector<std::string> expand_command(std::vector<std::string> words, int port
 
 // The executable a program word names: a word with a '/' is taken as a path (made absolute
 // against the current directory), a bare name is looked up in `path_var` (PATH syntax). Returns
-// the absolute path of a regular file with an execute bit, or nullopt.
-std::optional<std::string> find_program(const std::string& word, std::string_view path_var);
+// the absolute path of a regular file with an execute bit that `usable` (when given) accepts —
+// the PATH search goes on past files it rejects, as the session user's own shell would —, or
+// nullopt.
+std::optional<std::string> find_program(
+    const std::string& word, std::string_view path_var,
+    const std::function<bool(const std::string&)>& usable = nullptr);
 
 // The interpreter a script starts with (`#!/usr/bin/env node` → the name "node", looked up like
 // a program; `#!/bin/sh -e` → "/bin/sh"), or "" when the file is not a script.

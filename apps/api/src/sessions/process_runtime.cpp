@@ -263,23 +263,30 @@ bool permits(const struct stat& st, const SessionIdentity& who, unsigned bits) {
     return (mode & bits) == bits;
 }
 
-// Every directory above `path` must be searchable by `who` and `path` itself must allow
-// `bits`; else a RuntimeError that names the first directory in the way.
-void require_access(const std::string& path, const SessionIdentity& who, unsigned bits,
-                    const std::string& what) {
+// Why `who` cannot do `bits` on `path` — a directory above it that is not searchable, or the
+// path itself — or nullopt when it can.
+std::optional<std::string> access_problem(const std::string& path, const SessionIdentity& who,
+                                          unsigned bits) {
     fs::path walked = "/";
     const fs::path target(path);
     for (auto it = std::next(target.begin()); it != target.end(); ++it) {
         struct stat st {};
         if (::stat(walked.c_str(), &st) != 0 || !permits(st, who, 1)) {
-            throw RuntimeError(what + " " + path + " is not reachable by user " + who.name + ": " +
-                               walked.string() + " is not searchable");
+            return walked.string() + " is not searchable by user " + who.name;
         }
         walked /= *it;
     }
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !permits(st, who, bits)) {
-        throw RuntimeError(what + " " + path + " is not accessible to user " + who.name);
+        return path + " is not accessible to user " + who.name;
+    }
+    return std::nullopt;
+}
+
+void require_access(const std::string& path, const SessionIdentity& who, unsigned bits,
+                    const std::string& what) {
+    if (const auto problem = access_problem(path, who, bits)) {
+        throw RuntimeError(what + " " + path + " cannot be used: " + *problem);
     }
 }
 
@@ -417,24 +424,25 @@ bool under_any(const std::string& path, const std::vector<std::string>& dirs) {
                        [&](const std::string& d) { return path_within(path, d); });
 }
 
-std::vector<std::string> system_dirs() {
+// Everything under these paths is in the sandbox (as the host's directory or the same symlink).
+std::vector<std::string> system_paths() {
     std::vector<std::string> out{"/usr"};
-    for (const auto& e : system_entries()) {
-        if (e.link_target.empty()) out.push_back(e.path);
-    }
+    for (const auto& e : system_entries()) out.push_back(e.path);
     return out;
 }
 
-// Finds the program word on PATH and, for the sandbox, the installation directories of the
-// program and of its script interpreter (`#!/usr/bin/env node`) that /usr does not cover.
-// nullopt when the program is not found.
-std::optional<Program> find_session_program(const std::string& word, bool sandboxed) {
+// Finds the program word on PATH (the first one `who` can execute) and, for the sandbox, the
+// installation directories of the program and of its script interpreter (`#!/usr/bin/env node`)
+// that /usr does not cover. nullopt when there is no such program.
+std::optional<Program> find_session_program(const std::string& word, const SessionIdentity& who,
+                                            bool sandboxed) {
     const auto path = api_path();
-    auto found = find_program(word, path);
+    const auto usable = [&](const std::string& file) { return !access_problem(file, who, 1); };
+    auto found = find_program(word, path, usable);
     if (!found) return std::nullopt;
     Program p{*found, {}};
     if (!sandboxed) return p;
-    auto visible = system_dirs();
+    auto visible = system_paths();
     const auto add = [&](const std::string& file) {
         for (const auto& candidate : {file, canonical_or_absolute(file)}) {
             if (under_any(candidate, visible)) continue;
@@ -451,9 +459,25 @@ std::optional<Program> find_session_program(const std::string& word, bool sandbo
     add(p.path);
     const auto interpreter = script_interpreter(canonical_or_absolute(p.path));
     if (!interpreter.empty()) {
-        if (const auto interp = find_program(interpreter, path)) add(*interp);
+        if (const auto interp = find_program(interpreter, path, usable)) add(*interp);
     }
     return p;
+}
+
+// Why find_session_program found nothing, for the error message.
+std::string program_problem(const std::string& word, const SessionIdentity& who) {
+    if (word.find('/') == std::string::npos) {
+        return "the session program '" + word + "' is not found on PATH (" + api_path() +
+               ") as a program user " + who.name + " can run";
+    }
+    const auto abs = fs::absolute(word).lexically_normal().string();
+    struct stat st {};
+    if (::stat(abs.c_str(), &st) != 0) return "the session program " + abs + " does not exist";
+    if (!S_ISREG(st.st_mode)) return "the session program " + abs + " is not a file";
+    if (const auto problem = access_problem(abs, who, 1)) {
+        return "the session program " + abs + " cannot be run: " + *problem;
+    }
+    return "the session program " + abs + " is not executable";
 }
 
 // Platform directories a session must never see. The sandbox binds only specific directories,
@@ -514,7 +538,7 @@ std::vector<std::string> etc_entries() {
 // would be hidden by one.
 std::vector<std::string> sandbox_masks(const Config& config, const std::string& state_dir,
                                        const Program& program) {
-    auto visible = system_dirs();
+    auto visible = system_paths();
     visible.insert(visible.end(), program.install_dirs.begin(), program.install_dirs.end());
     for (const auto& e : etc_entries()) visible.push_back(e);
     auto masks = masks_for(sensitive_dirs(config, state_dir), visible);
@@ -919,15 +943,8 @@ void ProcessRuntime::health() {
     const auto who = resolve_identity(config_.session_process_user);
     const auto bwrap = resolve_sandbox(config_.session_process_sandbox);
     const auto words = command_words(config_, 1, "/");
-    const auto program = find_session_program(words[0], bwrap.has_value());
-    if (!program) {
-        throw RuntimeUnavailable("the session program '" + words[0] + "' is not found on PATH");
-    }
-    struct stat st {};
-    if (::stat(program->path.c_str(), &st) != 0 || !permits(st, who, 1)) {
-        throw RuntimeUnavailable("the session program " + program->path +
-                                 " is not executable by user " + who.name);
-    }
+    const auto program = find_session_program(words[0], who, bwrap.has_value());
+    if (!program) throw RuntimeUnavailable(program_problem(words[0], who));
     if (bwrap) {
         sandbox_masks(config_, state_dir_, *program);
         probe_sandbox(*bwrap);
@@ -978,13 +995,8 @@ StartResult ProcessRuntime::start(const StartSpec& spec) {
 
     const int port = pick_port();
     auto words = command_words(config_, port, workspace);
-    const auto program = find_session_program(words[0], bwrap.has_value());
-    if (!program) throw RuntimeError("the session program '" + words[0] + "' is not found on PATH");
-    struct stat prog_st {};
-    if (::stat(program->path.c_str(), &prog_st) != 0 || !permits(prog_st, who, 1)) {
-        throw RuntimeError("the session program " + program->path + " is not executable by user " +
-                           who.name);
-    }
+    const auto program = find_session_program(words[0], who, bwrap.has_value());
+    if (!program) throw RuntimeError(program_problem(words[0], who));
 
     if (who.drop) {
         // The workspace belongs to the session user (only its top directory is changed: nothing
