@@ -54,6 +54,7 @@ namespace {
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr auto kKillWait = std::chrono::seconds(5);
 constexpr auto kPollStep = std::chrono::milliseconds(25);
+constexpr off_t kLogMaxBytes = off_t{8} << 20;
 
 // ---------------------------------------------------------------------------------------------
 // Records
@@ -515,6 +516,7 @@ std::vector<std::string> masks_for(const std::vector<std::string>& sensitive,
 
 struct SandboxLayout {
     std::string hostname;
+    std::vector<std::string> gpu_devices;  // bound as devices (with /sys read-only)
     std::string workspace;
     std::vector<DatasetMount> datasets;  // host paths canonical
     std::vector<std::string> install_dirs;
@@ -566,9 +568,8 @@ std::vector<std::string> bwrap_arguments(const SandboxLayout& l) {
     }
     for (const auto& e : etc_entries()) a.insert(a.end(), {"--ro-bind-try", e, e});
     a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev"});
-    const auto gpus = nvidia_devices();
-    for (const auto& d : gpus) a.insert(a.end(), {"--dev-bind", d, d});
-    if (!gpus.empty())
+    for (const auto& d : l.gpu_devices) a.insert(a.end(), {"--dev-bind", d, d});
+    if (!l.gpu_devices.empty())
         a.insert(a.end(), {"--ro-bind", "/sys", "/sys"});  // the CUDA driver reads it
     const auto size = std::to_string(l.tmpfs_bytes);
     a.insert(a.end(), {"--size", size, "--tmpfs", "/dev/shm", "--size", size, "--tmpfs", "/tmp",
@@ -864,6 +865,28 @@ void terminate(const ProcessRecord& r, std::chrono::seconds grace) {
 
 bool proc_readable() { return read_proc_stat(::getpid()).has_value(); }
 
+// A log path from a record is only acted on when it is one of ours (the path comes from a stored
+// row: never truncate or delete anything else).
+bool own_log(const std::string& path, const std::string& records_dir) {
+    const fs::path p(path);
+    return !path.empty() && p.parent_path() == fs::path(records_dir) && p.extension() == ".log";
+}
+
+// Bounds a session's log: the session appends (O_APPEND), so when the file outgrows the limit
+// it is emptied in place, with a note; inspect() does this, which the recovery loop calls every
+// poll interval.
+void trim_log(const std::string& path, const std::string& records_dir) {
+    struct stat st {};
+    if (!own_log(path, records_dir) || ::stat(path.c_str(), &st) != 0 ||
+        st.st_size <= kLogMaxBytes) {
+        return;
+    }
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd || ::ftruncate(fd.get(), 0) != 0) return;
+    const auto note = "[medforge] log emptied at " + std::to_string(st.st_size) + " bytes\n";
+    (void)!::write(fd.get(), note.data(), note.size());
+}
+
 }  // namespace
 
 // -------------------------------------------------------------------------------------------------
@@ -1015,6 +1038,8 @@ StartResult ProcessRuntime::start(const StartSpec& spec) {
     require_access(workspace, who, 7, "workspace");
     for (const auto& d : datasets) require_access(d.host_path, who, 5, "dataset");
 
+    // SESSION_GPU_MODE=none (a host without GPUs): no device nodes, and CUDA sees none.
+    const bool gpus = config_.session_gpu_mode != "none";
     std::string exe = program->path;
     std::vector<std::string> argv;
     words[0] = program->path;
@@ -1022,6 +1047,7 @@ StartResult ProcessRuntime::start(const StartSpec& spec) {
         probe_sandbox(*bwrap);
         SandboxLayout layout;
         layout.hostname = spec.name;
+        if (gpus) layout.gpu_devices = nvidia_devices();
         layout.workspace = workspace;
         layout.datasets = datasets;
         layout.install_dirs = program->install_dirs;
@@ -1055,16 +1081,16 @@ StartResult ProcessRuntime::start(const StartSpec& spec) {
             (bwrap ? std::string("/datasets") : canonical_or_absolute(config_.datasets_root)),
         // nvidia-smi numbers GPUs by PCI bus; CUDA's default order is "fastest first".
         "CUDA_DEVICE_ORDER=PCI_BUS_ID",
-        "CUDA_VISIBLE_DEVICES=" + gpu,
-        "NVIDIA_VISIBLE_DEVICES=" + gpu,
+        "CUDA_VISIBLE_DEVICES=" + (gpus ? gpu : ""),
+        "NVIDIA_VISIBLE_DEVICES=" + (gpus ? gpu : "void"),
     };
 
     fs::create_directories(records_dir_, ec);
     if (ec) throw RuntimeError("cannot create " + records_dir_ + ": " + ec.message());
     ::chmod(records_dir_.c_str(), 0700);
     const auto log_path = (fs::path(records_dir_) / (spec.slug + ".log")).string();
-    UniqueFd log_fd(
-        ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    UniqueFd log_fd(::open(log_path.c_str(),
+                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!log_fd) throw RuntimeError("cannot open " + log_path + ": " + std::strerror(errno));
 
     ChildSetup setup{exe,          argv,
@@ -1182,6 +1208,7 @@ Inspection ProcessRuntime::inspect(const std::string& id, const std::string& nam
     }
     out.id = "pid:" + std::to_string(rec->pid);
     if (leader_alive(*rec)) {
+        trim_log(rec->log, records_dir_);
         out.state = RuntimeState::running;
         out.upstream = "127.0.0.1:" + std::to_string(rec->port);
         return out;
@@ -1211,11 +1238,7 @@ void ProcessRuntime::remove(const std::string& id, const std::string& meta) {
     }
     if (valid_name(rec->name)) ::unlink(record_path(rec->name).c_str());
     // Only a log of ours: the path comes from a stored row, never delete anything else.
-    const fs::path log_path(rec->log);
-    if (!rec->log.empty() && log_path.parent_path() == fs::path(records_dir_) &&
-        log_path.extension() == ".log") {
-        ::unlink(rec->log.c_str());
-    }
+    if (own_log(rec->log, records_dir_)) ::unlink(rec->log.c_str());
     ExitRegistry::instance().forget(rec->pid, rec->start_time);
 }
 
