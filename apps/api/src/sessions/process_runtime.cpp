@@ -502,7 +502,21 @@ std::vector<std::string> masks_for(const std::vector<std::string>& sensitive,
                                    const std::vector<std::string>& visible) {
     std::vector<std::string> out;
     for (const auto& s : sensitive) {
-        if (under_any(s, visible)) out.push_back(s);
+        for (const auto& v : visible) {
+            if (!path_within(s, v)) continue;
+            // A directory not created yet would show up through the bind as soon as it is: mask
+            // its nearest existing parent instead (a mountpoint cannot be made in a read-only
+            // bind), as long as that is not the visible directory itself.
+            fs::path m(s);
+            std::error_code ec;
+            while (!fs::is_directory(m, ec) && m.has_relative_path()) m = m.parent_path();
+            if (path_within(v, m.string())) {
+                throw RuntimeUnavailable("platform data directory " + s +
+                                         " would be visible in the sandbox through " + v +
+                                         " (create it, or move it out of " + v + ")");
+            }
+            out.push_back(m.string());
+        }
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -703,6 +703,21 @@ TEST_F(ProcessRuntimeTest, AWorkspaceTheSessionUserCannotReachFailsTheStart) {
     }
 }
 
+TEST_F(ProcessRuntimeTest, APlatformDirectoryThatWouldShowThroughTheInstallIsRefused) {
+    REQUIRE_BWRAP();
+    config_.session_process_sandbox = "bwrap";
+    write_text(app_ / "bin/ide", "#!/bin/sh\nexec sleep 60\n", fs::perms(0755));
+    config_.session_process_command = (app_ / "bin/ide").string() + " {port}";
+    ASSERT_NO_THROW(runtime()->health());
+    // Not created yet: it would appear inside the sandbox (through the bind of app/) the moment
+    // it is, and a mask cannot be mounted over a directory that does not exist.
+    config_.submissions_dir = (app_ / "later/submissions").string();
+    auto rt = runtime();
+    EXPECT_THROW(rt->health(), RuntimeUnavailable);
+    EXPECT_THROW(rt->start(spec("lat2abcd")), RuntimeUnavailable);
+    EXPECT_TRUE(rt->list_managed().empty());
+}
+
 TEST_F(ProcessRuntimeTest, WithoutARecordTheProcessIsMissing) {
     auto rt = runtime();
     EXPECT_EQ(rt->inspect("", "mf-session-nothere", "").state, RuntimeState::missing);
