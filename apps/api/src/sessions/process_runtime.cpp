@@ -46,6 +46,7 @@ struct ProcessRecord {
     int port = 0;
     std::string log;
     std::string name;
+    std::string boot_id;  // the kernel's boot id: start times only compare within one boot
     std::string session_id;
 };
 
@@ -60,8 +61,8 @@ constexpr off_t kLogMaxBytes = off_t{8} << 20;
 // Records
 
 nlohmann::json record_json(const ProcessRecord& r) {
-    return {{"pid", r.pid},   {"pgid", r.pgid}, {"start_time", r.start_time},
-            {"port", r.port}, {"log", r.log},   {"name", r.name}};
+    return {{"pid", r.pid}, {"pgid", r.pgid}, {"start_time", r.start_time}, {"port", r.port},
+            {"log", r.log}, {"name", r.name}, {"boot_id", r.boot_id}};
 }
 
 std::optional<ProcessRecord> parse_record(std::string_view text) {
@@ -88,6 +89,7 @@ std::optional<ProcessRecord> parse_record(std::string_view text) {
     r.port = port && *port > 0 && *port < 65536 ? static_cast<int>(*port) : 0;
     r.log = text_field("log");
     r.name = text_field("name");
+    r.boot_id = text_field("boot_id");
     r.session_id = text_field("session_id");
     return r;
 }
@@ -178,7 +180,23 @@ class ExitRegistry {
 };
 
 // The record's leader is alive: same pid, same start time, not a zombie.
+// /proc/sys/kernel/random/boot_id, "" when unreadable.
+const std::string& current_boot_id() {
+    static const std::string id = [] {
+        auto text = read_file("/proc/sys/kernel/random/boot_id").value_or("");
+        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+        return text;
+    }();
+    return id;
+}
+
+// After a reboot pids and start times start over: a record from an earlier boot names nothing.
+bool same_boot(const ProcessRecord& r) {
+    return r.boot_id.empty() || current_boot_id().empty() || r.boot_id == current_boot_id();
+}
+
 bool leader_alive(const ProcessRecord& r) {
+    if (!same_boot(r)) return false;
     const auto st = read_proc_stat(r.pid);
     return st && st->start_time == r.start_time && !st->dead();
 }
@@ -782,6 +800,7 @@ class SessionProcesses {
 
     // Re-reads /proc; true while any process of the session is alive.
     bool refresh() {
+        if (!same_boot(r_)) return false;
         const auto table = read_process_table();
         std::map<pid_t, const ProcStat*> by_pid;
         std::multimap<pid_t, pid_t> children;
@@ -1118,6 +1137,7 @@ StartResult ProcessRuntime::start(const StartSpec& spec) {
     rec.port = port;
     rec.log = log_path;
     rec.name = spec.name;
+    rec.boot_id = current_boot_id();
     rec.session_id = spec.session_id;
     try {
         const auto st = read_proc_stat(pid);

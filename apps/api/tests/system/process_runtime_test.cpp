@@ -321,6 +321,7 @@ TEST_P(ProcessRuntimeCodeServer, StartsServesRunsAsSessionUserAndStopsTheWholeGr
     EXPECT_EQ(record.at("session_id"), s.session_id);
     EXPECT_EQ(record.at("pid"), pid);
     EXPECT_EQ(record.at("start_time"), start_time);
+    EXPECT_EQ(record.at("boot_id").get<std::string>().size(), 36u);
     EXPECT_NE(read_text(meta.at("log").get<std::string>()).find("HTTP server listening"),
               std::string::npos);
 
@@ -547,6 +548,15 @@ TEST_F(ProcessRuntimeTest, ALivePidWithAnotherStartTimeIsNeitherRunningNorSignal
     const nlohmann::json right{{"pid", other}, {"pgid", other}, {"start_time", st->start_time},
                                {"port", 1},    {"log", ""},     {"name", "mf-session-reused"}};
     EXPECT_EQ(rt->inspect(id, "", right.dump()).state, RuntimeState::running);
+    // The same pid and start time from another boot of the machine name something else too.
+    auto this_boot = right;
+    this_boot["boot_id"] = read_text("/proc/sys/kernel/random/boot_id").substr(0, 36);
+    EXPECT_EQ(rt->inspect(id, "", this_boot.dump()).state, RuntimeState::running);
+    auto other_boot = right;
+    other_boot["boot_id"] = "00000000-0000-4000-8000-000000000000";
+    EXPECT_NE(rt->inspect(id, "", other_boot.dump()).state, RuntimeState::running);
+    EXPECT_NO_THROW(rt->stop(id, other_boot.dump(), 1s));
+    EXPECT_TRUE(alive(other, st->start_time)) << "a process from the record of another boot";
     ::kill(other, SIGKILL);
     int status = 0;
     ::waitpid(other, &status, 0);
