@@ -23,7 +23,10 @@ inline std::string service_env(const char* name) {
     if (in_ci()) {
         ADD_FAILURE() << name << " is not set: the system stage must start this service in CI";
     } else {
-        GTEST_SKIP_(("set " + std::string(name) + " to run this test (scripts/test.sh system stage)").c_str());
+        // GTEST_SKIP_ expands to `return …;`, which only compiles in a void function.
+        const std::string why =
+            "set " + std::string(name) + " to run this test (scripts/test.sh system stage)";
+        [&why] { GTEST_SKIP_(why.c_str()); }();
     }
     return {};
 }
@@ -31,6 +34,6 @@ inline std::string service_env(const char* name) {
 }  // namespace medforge::system_test
 
 // Use at the top of a TEST body: `MEDFORGE_REQUIRE_SERVICE(host, "MEDFORGE_TEST_DOCKER_HOST");`
-#define MEDFORGE_REQUIRE_SERVICE(var, name)                              \
+#define MEDFORGE_REQUIRE_SERVICE(var, name)                             \
     const std::string var = ::medforge::system_test::service_env(name); \
     if (var.empty()) return
