@@ -164,7 +164,8 @@ stop() {
 
     # Networks outlive the daemon as host bridges (br-<id>), so remove containers and networks
     # while the daemon still answers, and remember the bridges in case it does not.
-    local bridges=() id
+    local bridges=() id t0
+    t0=$(now_ms)
     if [[ -n "$pid" ]] && alive "$pid" && [[ -S "$dir/docker.sock" ]]; then
         for id in $(api 'http://docker/v1.41/containers/json?all=true' | jq -r '.[].Id'); do
             api -X DELETE "http://docker/v1.41/containers/$id?force=true&v=true" >/dev/null || true
@@ -178,8 +179,9 @@ stop() {
 
     if [[ -n "$pid" ]]; then
         terminate "$pid" dockerd
-        log "stopped dockerd pid $pid"
+        log "stopped dockerd pid $pid ($(($(now_ms) - t0)) ms)"
     fi
+    log "daemon cleaned up ($(($(now_ms) - t0)) ms)"
     local p
     for p in $(leftover_pids); do
         log "stopping leftover pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80))"
@@ -190,6 +192,7 @@ stop() {
         ip link show "$b" >/dev/null 2>&1 && { ip link delete "$b" || true; }
     done
 
+    log "leftovers checked ($(($(now_ms) - t0)) ms)"
     local m
     while read -r m; do
         umount -l "$m" 2>/dev/null || log "cannot unmount $m"
@@ -199,6 +202,7 @@ stop() {
 
     rm -rf "$dir"
     [[ -n "$exec_root" && -d "$exec_root" ]] && rm -rf "$exec_root"
+    log "removed $dir ($(($(now_ms) - t0)) ms in all)"
     return 0
 }
 
