@@ -62,6 +62,7 @@ struct Config {
     std::string session_gpu_mode = "nvidia";
     std::string pack_image;
     std::string public_sessions_network = "medforge-public-sessions";
+    std::string public_sessions_subnet = "172.30.0.0/24";  // IPv4 network address / prefix
     std::string session_process_command =
         "code-server --auth none --bind-addr 127.0.0.1:{port} --disable-telemetry {workspace}";
     std::string session_process_user = "medforge-session";
