@@ -247,6 +247,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
         if (rc == ENOENT || rc == ENOTDIR) {
             throw CommandNotFound("cannot run " + argv[0] + ": command not found");
         }
+        // As execvp: found but not executable, or a PATH directory that may not be searched.
+        if (rc == EACCES) throw CommandNotFound("cannot run " + argv[0] + ": permission denied");
         if (rc != 0) throw CommandError("cannot run " + argv[0] + ": " + errno_text(rc));
     }
     const auto deadline = Clock::now() + timeout;
