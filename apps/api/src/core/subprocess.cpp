@@ -163,8 +163,9 @@ bool try_reap(pid_t pid, int& status, const std::string& what) {
         const pid_t r = ::waitpid(pid, &status, WNOHANG);
         if (r == pid) return true;
         if (r == 0) return false;
-        if (errno == EINTR) continue;
-        throw CommandError(what + ": cannot wait for it: " + errno_text(errno));
+        const int err = errno;
+        if (err == EINTR) continue;
+        throw CommandError(what + ": cannot wait for it: " + errno_text(err));
     }
 }
 
