@@ -163,8 +163,9 @@ bool try_reap(pid_t pid, int& status, const std::string& what) {
         const pid_t r = ::waitpid(pid, &status, WNOHANG);
         if (r == pid) return true;
         if (r == 0) return false;
-        if (errno == EINTR) continue;
-        throw CommandError(what + ": cannot wait for it: " + errno_text(errno));
+        const int err = errno;
+        if (err == EINTR) continue;
+        throw CommandError(what + ": cannot wait for it: " + errno_text(err));
     }
 }
 
@@ -247,6 +248,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
         if (rc == ENOENT || rc == ENOTDIR) {
             throw CommandNotFound("cannot run " + argv[0] + ": command not found");
         }
+        // As execvp: found but not executable, or a PATH directory that may not be searched.
+        if (rc == EACCES) throw CommandNotFound("cannot run " + argv[0] + ": permission denied");
         if (rc != 0) throw CommandError("cannot run " + argv[0] + ": " + errno_text(rc));
     }
     const auto deadline = Clock::now() + timeout;

@@ -29,7 +29,8 @@ class CommandError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// argv[0] was not found in PATH (or is not executable).
+// argv[0] was not found in PATH, or is not executable (EACCES, which is also what a PATH entry
+// that may not be searched gives).
 class CommandNotFound : public CommandError {
   public:
     using CommandError::CommandError;

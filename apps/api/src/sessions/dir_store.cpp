@@ -311,7 +311,7 @@ std::string DirWorkspaceStore::provision(const std::string& workspace, int /*quo
     ensure_root(root_);
     const std::string user_dir = root_ + "/" + name.user_id;
     ensure_dir(user_dir, kUserDirMode, "user directory " + name.user_id);
-    const std::string path = user_dir + "/" + name.session_id;
+    std::string path = user_dir + "/" + name.session_id;
     const bool as_root = running_as_root();
 
     const auto hand_over = [&] {
@@ -369,7 +369,7 @@ std::string DirWorkspaceStore::provision(const std::string& workspace, int /*quo
 std::string DirWorkspaceStore::snapshot(const std::string& workspace, const std::string& tag) {
     const WorkspaceName name = parse_workspace_name(workspace);
     check_snapshot_tag(tag);
-    const std::string full_name = SnapshotName{name, tag}.str();
+    std::string full_name = SnapshotName{name, tag}.str();
 
     const std::string path = root_ + "/" + name.user_id + "/" + name.session_id;
     const UniqueFd src(open_dir_nofollow(AT_FDCWD, path.c_str()));

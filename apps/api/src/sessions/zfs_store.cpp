@@ -178,7 +178,7 @@ std::vector<std::string> ZfsWorkspaceStore::list_snapshots(const std::string& wo
 std::string ZfsWorkspaceStore::snapshot(const std::string& workspace, const std::string& tag) {
     const std::string ds = dataset(workspace);
     check_snapshot_tag(tag);
-    const std::string name = workspace + "@" + tag;
+    std::string name = workspace + "@" + tag;
     // The tag may sit on another dataset since a promote; it would then be listed twice.
     if (find_snapshot(workspace, tag)) throw StoreError("snapshot " + name + " already exists");
     const std::vector<std::string> argv = {
@@ -225,13 +225,13 @@ std::string ZfsWorkspaceStore::provision(const std::string& workspace, int quota
 std::string ZfsWorkspaceStore::mount_and_hand_over(const std::string& ds) const {
     const std::string out = zfs_checked({"get", "-H", "-o", "value", "mountpoint,mounted", ds});
     const auto lines = split(trim(out), '\n');
-    const std::string path(lines.empty() ? std::string_view() : trim(lines[0]));
+    std::string path(lines.empty() ? std::string_view() : trim(lines[0]));
     if (path.empty() || path.front() != '/') {
         throw StoreError("dataset " + ds + " has no mountpoint (mountpoint=" + path + ")");
     }
     if (lines.size() < 2 || trim(lines[1]) != "yes") zfs_checked({"mount", ds});
 
-    for (std::vector<std::string> argv :
+    for (const std::vector<std::string>& argv :
          {std::vector<std::string>{"chown", std::to_string(uid_) + ":" + std::to_string(gid_),
                                    path},
           std::vector<std::string>{"chmod", kWorkspaceMode, path}}) {

@@ -230,6 +230,26 @@ TEST_F(ZfsStoreSystem, ContinuingFromAMissingSnapshotFailsAndCreatesNothing) {
     EXPECT_FALSE(dataset_exists(ds("b")));
 }
 
+TEST_F(ZfsStoreSystem, WorksThroughSudoWithoutATerminal) {
+    REQUIRE_ZFS();
+    CommandResult probe;
+    try {
+        probe = sh({"sudo", "-n", "true"});
+    } catch (const CommandNotFound&) {
+        GTEST_SKIP() << "sudo is not installed";
+    }
+    if (probe.exit_code != 0) GTEST_SKIP() << "sudo -n is not allowed here: " << probe.err;
+    ZfsWorkspaceStore via_sudo(root_, kUid, kGid, true);
+    via_sudo.health();
+    const std::string path = via_sudo.provision(ws("s1"), 1, std::nullopt);
+    EXPECT_EQ(zfs_get("quota", ds("s1")), "1G");
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, kUid);
+    via_sudo.snapshot(ws("s1"), "stop-1");
+    EXPECT_THAT(via_sudo.list_snapshots(ws("s1")), ElementsAre("stop-1"));
+}
+
 // A second, private pool that a test can pull away from under the store.
 class DoomedPool {
   public:

@@ -107,7 +107,7 @@ TEST(Subprocess, OutputBeyondTheLimitIsReadAndDropped) {
 }
 
 TEST(Subprocess, LargeOutputWithinTheLimitArrivesWhole) {
-    const auto r = run_command({"head", "-c", "3000000", "/dev/zero"}, 20s);
+    const auto r = run_command({"head", "-c", "3000000", "/dev/zero"}, 20s, 4u << 20);
     EXPECT_EQ(r.out.size(), 3'000'000u);
     EXPECT_FALSE(r.truncated);
 }
