@@ -147,8 +147,8 @@ in_root node --version >/dev/null || die "node does not run inside the rootfs (m
 in_root code-server --version >/dev/null || die "code-server does not run inside the rootfs"
 
 log "importing into docker as $TAG"
-image_id=$(tar -C "$root" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' \
-    --exclude='./sys/*' -c . | "$DOCKER" import \
+tar -C "$root" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
+    -c . | "$DOCKER" import \
     --change 'CMD ["code-server", "--auth", "none", "--bind-addr", "0.0.0.0:8080", "--disable-telemetry", "/workspace"]' \
     --change 'USER 1000:1000' \
     --change 'WORKDIR /workspace' \
@@ -156,7 +156,9 @@ image_id=$(tar -C "$root" --numeric-owner --exclude='./dev/*' --exclude='./proc/
     --change 'ENV SHELL=/bin/bash' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'EXPOSE 8080' \
-    - "$TAG")
-[[ "$image_id" =~ ^sha256:[0-9a-f]{64}$ ]] || die "docker import answered '$image_id'"
+    - "$TAG" >/dev/null
+# Read the id back by tag: Podman's compatible service words the import's answer differently.
+image_id=$("$DOCKER" image inspect --format '{{.Id}}' "$TAG")
+[[ "$image_id" =~ ^sha256:[0-9a-f]{64}$ ]] || die "docker image inspect answered '$image_id'"
 log "built $TAG = $image_id in $(($(date +%s) - t0)) s"
 echo "$image_id"

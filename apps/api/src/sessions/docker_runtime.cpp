@@ -38,8 +38,8 @@ std::string url_encode(std::string_view s) {
     return out;
 }
 
-// The daemon's `message` (or the raw body), cut short and without control characters, so it is
-// fit for sessions.error_message and a log line.
+// The daemon's `message` (or the raw body), cut short and reduced to printable ASCII, so it is
+// fit for sessions.error_message, an API answer and a log line whatever the daemon sent.
 std::string daemon_message(const DockerReply& reply) {
     std::string msg;
     const json parsed = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
@@ -48,11 +48,13 @@ std::string daemon_message(const DockerReply& reply) {
     } else {
         msg = reply.body;
     }
+    if (msg.size() > kMaxDaemonMessage) msg = msg.substr(0, kMaxDaemonMessage) + "...";
     for (auto& ch : msg) {
-        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = ' ';
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f) ch = ' ';
+        if (c >= 0x80) ch = '?';
     }
     while (!msg.empty() && msg.back() == ' ') msg.pop_back();
-    if (msg.size() > kMaxDaemonMessage) msg = msg.substr(0, kMaxDaemonMessage) + "…";
     return msg.empty() ? "(no message)" : msg;
 }
 
@@ -217,8 +219,9 @@ Inspection inspection_from_json(const json& container, const std::string& networ
         out.state = RuntimeState::exited;
         const auto code = json_int(state, "ExitCode");
         out.detail = (status == "dead" ? "dead, exit code " : "exit code ") + std::to_string(code);
-        if (json_member(state, "OOMKilled", json::value_t::boolean) == true)
+        if (json_member(state, "OOMKilled", json::value_t::boolean) == true) {
             out.detail += ", killed by the OOM killer";
+        }
         const std::string error = json_string(state, "Error");
         if (!error.empty()) out.detail += ": " + error;
         return out;

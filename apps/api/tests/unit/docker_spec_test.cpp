@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -422,6 +423,28 @@ TEST(DockerRuntimeUnit, UnreachableDaemonIsUnavailableAndErrorStatusCarriesTheMe
     } catch (const RuntimeError& e) {
         EXPECT_THAT(e.what(), HasSubstr("HTTP 500"));
         EXPECT_THAT(e.what(), HasSubstr("remove failed: busy"));
+    }
+}
+
+TEST(DockerRuntimeUnit, DaemonMessagesAreCutShortAndPrintableAscii) {
+    mftest::TempDir dir;
+    const std::string body =
+        "{\"message\":\"bad\\nthing \xc3\xa9 " + std::string(2000, 'x') + "\"}";
+    FakeDaemon daemon(dir.file("d.sock"), "HTTP/1.1 500 Internal Server Error\r\nContent-Length: " +
+                                              std::to_string(body.size()) + "\r\n\r\n" + body);
+    Config c;
+    c.docker_host = "unix://" + dir.file("d.sock");
+    DockerRuntime runtime(c);
+    try {
+        runtime.stop("c0ffee", "", 1s);
+        FAIL() << "expected RuntimeError";
+    } catch (const RuntimeError& e) {
+        const std::string what = e.what();
+        EXPECT_THAT(what, HasSubstr("): bad thing ?? xxx")) << "the message, not the JSON";
+        EXPECT_LT(what.size(), 500u);
+        EXPECT_TRUE(std::all_of(what.begin(), what.end(), [](char ch) {
+            return static_cast<unsigned char>(ch) >= 0x20 && static_cast<unsigned char>(ch) < 0x7f;
+        })) << what;
     }
 }
 
