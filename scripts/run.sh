@@ -20,15 +20,14 @@ export SESSION_RUNTIME="${SESSION_RUNTIME:-process}"
 export WORKSPACE_STORE="${WORKSPACE_STORE:-dir}"
 export SESSION_PROCESS_COMMAND="${SESSION_PROCESS_COMMAND:-$CODE_SERVER --auth none --bind-addr 127.0.0.1:{port} --disable-telemetry {workspace}}"
 export SESSION_STOP_ON_SHUTDOWN="${SESSION_STOP_ON_SHUTDOWN:-true}"
-if [[ -z "${WORKSPACE_DIR_ROOT:-}" ]]; then
-    WORKSPACE_DIR_ROOT="$(pwd)/var/workspaces"
-    if ((EUID == 0)) && ! runuser -u medforge-session -- test -x "$(pwd)/var" 2>/dev/null; then
-        WORKSPACE_DIR_ROOT=/var/lib/medforge/workspaces
-    fi
-    export WORKSPACE_DIR_ROOT
+STATE_ROOT="$(pwd)/var"
+if ((EUID == 0)) && ! runuser -u medforge-session -- test -x "$STATE_ROOT" 2>/dev/null; then
+    STATE_ROOT=/var/lib/medforge
 fi
-mkdir -p "$WORKSPACE_DIR_ROOT"
-chmod 0711 "$WORKSPACE_DIR_ROOT"
+export WORKSPACE_DIR_ROOT="${WORKSPACE_DIR_ROOT:-$STATE_ROOT/workspaces}"
+export DATASETS_ROOT="${DATASETS_ROOT:-$STATE_ROOT/datasets}"
+mkdir -p "$WORKSPACE_DIR_ROOT" "$DATASETS_ROOT"
+chmod 0711 "$WORKSPACE_DIR_ROOT" "$STATE_ROOT"
 
 # First run: create an admin with a random password, kept in var/admin-login (mode 0600). The API
 # applies MEDFORGE_BOOTSTRAP_ADMIN_* only while no admin exists, so later runs change nothing.

@@ -131,6 +131,8 @@ int run_api(Config config) {
         session_service =
             std::make_unique<sessions::SessionService>(config, *db, clock, *runtime, *store);
         services.sessions = session_service.get();
+        session_service->set_on_slug_changed(
+            [&services](const std::string& slug) { services.gate_cache.erase(slug); });
         try {
             session_service->check_backends();
         } catch (const std::exception& e) {

@@ -264,6 +264,7 @@ void register_session_routes(http::Router& router, Services& s) {
                 .exec = http::Exec::blocking,
                 .handler = [&s](http::Request& req) { return gate(s, req); },
                 .inline_when = [&s](const http::Request& req) { return gate_inline(s, req); },
+                .cookie_credential_only = true,
                 .summary = "Forward-auth check for a session host (Caddy): 200 with "
                            "X-Medforge-Upstream and X-Medforge-User, else 401/403/404",
                 .response_schema = json::object(),
@@ -443,7 +444,8 @@ void register_session_routes(http::Router& router, Services& s) {
                         } catch (const std::exception&) {
                             id = -1;
                         }
-                        ObjectReader r(parse_json_object(req.body), {"enabled"});
+                        const json body = parse_json_object(req.body);
+                        ObjectReader r(body, {"enabled"});
                         const auto enabled = r.boolean("enabled", true);
                         r.finish();
                         auto gpu = s.db.with_connection([&](db::Connection& c) {

@@ -120,7 +120,7 @@ std::optional<RunningSession> find_running_by_slug(Connection& c, const std::str
     auto row = c.query_one(
         "SELECT id, user_id, upstream FROM sessions WHERE slug = :s AND status = 'running'",
         {slug});
-    if (!row || row->is_null(2)) return std::nullopt;
+    if (!row || row->is_null(2) || row->str(2).empty()) return std::nullopt;
     return RunningSession{row->str(0), row->str(1), row->str(2)};
 }
 

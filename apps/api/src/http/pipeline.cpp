@@ -70,7 +70,8 @@ Response Pipeline::early_problem(Request& req, const ApiError& error) {
 
 void Pipeline::read_credential(Request& req) const {
     // A Bearer token, when present, is the only credential considered (scripts).
-    if (auto authz = req.header("authorization")) {
+    const bool cookie_only = req.route != nullptr && req.route->cookie_credential_only;
+    if (auto authz = req.header("authorization"); authz && !cookie_only) {
         std::string_view v = *authz;
         if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) {
             req.credential = std::string(v.substr(7));

@@ -46,6 +46,9 @@ struct Route {
     Exec exec = Exec::blocking;
     Handler handler;
     InlineWhen inline_when;  // blocking routes only
+    // Only the session cookie is a credential here; an Authorization header (an IDE's own
+    // scheme, passed through by the proxy) is ignored rather than refused.
+    bool cookie_credential_only = false;
     std::size_t body_limit = kJsonBodyLimit;
     bool rate_limited = false;    // signup/login: AUTH_RATE_LIMIT
     bool state_changing = false;  // derived from the method; origin guard applies

@@ -1,6 +1,9 @@
 #include "sessions/lifecycle.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <filesystem>
@@ -24,6 +27,23 @@ std::string host_name() {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
     return host;
+}
+
+// "api@<host>:<pid>:<random>" of a process on this host that no longer exists.
+bool holder_is_dead(const std::string& holder) {
+    const std::string prefix = "api@" + host_name() + ":";
+    if (holder.rfind(prefix, 0) != 0) return false;
+    const auto rest = holder.substr(prefix.size());
+    const auto colon = rest.find(':');
+    if (colon == std::string::npos) return false;
+    long pid = 0;
+    try {
+        pid = std::stol(rest.substr(0, colon));
+    } catch (const std::exception&) {
+        return false;
+    }
+    if (pid <= 0 || pid == ::getpid()) return false;
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 bool pack_allows(const std::string& pack_tier, const std::string& tier) {
@@ -67,6 +87,7 @@ void SessionService::log_transition(const char* event, const db::SessionRecord& 
                         {"slug", s.slug},     {"gpu_id", s.gpu_id},
                         {"status", to},       {"correlation_id", correlation_id}};
     if (!detail.empty()) f["detail"] = detail;
+    if (on_slug_changed_) on_slug_changed_(s.slug);
     if (to == "error") {
         log::warn(event, std::move(f));
     } else {
@@ -103,7 +124,8 @@ CreateResult SessionService::create(const CreateRequest& req) {
     if (pack->deprecated_at) throw ApiError(409, "pack_deprecated", "This pack is deprecated.");
     if (!pack_allows(pack->tier, req.tier)) {
         throw ApiError(422, "pack_tier_mismatch",
-                       "This pack cannot be used for the " + req.tier + " tier.");
+                       "This pack cannot be used for the " + req.tier + " tier.")
+            .with_errors({{{"body", "pack_id"}, "the pack's tier is " + pack->tier, "tier"}});
     }
     std::string image = pack->image_ref.empty() ? config_.pack_image : pack->image_ref;
 
@@ -568,13 +590,28 @@ bool SessionService::acquire_lease(Micros now) {
                    {owner_id_, now + ttl, std::string(kLeaseName), owner_id_, now}) == 1) {
             return true;
         }
-        try {
-            c.exec("INSERT INTO service_leases (name, owner, expires_at) VALUES (:n, :o, :e)",
-                   {std::string(kLeaseName), owner_id_, now + ttl});
-            return true;
-        } catch (const db::UniqueViolation&) {
-            return false;
+        auto row = c.query_one("SELECT owner FROM service_leases WHERE name = :n",
+                               {std::string(kLeaseName)});
+        if (!row) {
+            try {
+                c.exec("INSERT INTO service_leases (name, owner, expires_at) VALUES (:n, :o, :e)",
+                       {std::string(kLeaseName), owner_id_, now + ttl});
+                return true;
+            } catch (const db::UniqueViolation&) {
+                return false;
+            }
         }
+        // A holder on this host whose process is gone (an API that crashed and was restarted)
+        // is taken over at once instead of after its lease runs out.
+        const std::string holder = row->str(0);
+        if (!holder_is_dead(holder)) return false;
+        if (c.exec("UPDATE service_leases SET owner = :o, expires_at = :e WHERE name = :n AND "
+                   "owner = :old",
+                   {owner_id_, now + ttl, std::string(kLeaseName), holder}) == 1) {
+            log::info("session.recovery.lease_taken_over", {{"from", holder}, {"to", owner_id_}});
+            return true;
+        }
+        return false;
     });
 }
 
@@ -703,6 +740,7 @@ LoopStatus SessionService::loop_status() const {
 }
 
 void SessionService::stop_all_sessions() {
+    std::lock_guard pass_lock(pass_mu_);  // no recovery pass works on the same rows meanwhile
     const auto active =
         db_.with_connection([](db::Connection& c) { return db::sessions::list_active(c); });
     for (const auto& s : active) request_stop(s, "shutdown", "shutdown");

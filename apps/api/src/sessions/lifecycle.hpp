@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -81,6 +82,12 @@ class SessionService {
     // Throws RuntimeUnavailable / StoreUnavailable.
     void check_backends();
 
+    // Called with a session's slug whenever it enters or leaves `running` in this process (the
+    // gate's cache drops its entry).
+    void set_on_slug_changed(std::function<void(const std::string&)> fn) {
+        on_slug_changed_ = std::move(fn);
+    }
+
     Runtime& runtime() { return runtime_; }
     WorkspaceStore& store() { return store_; }
 
@@ -116,6 +123,7 @@ class SessionService {
     std::mutex pass_mu_;  // one pass at a time in this process
     // Idle tracking: session id → last time (micros) its GPU was seen busy.
     std::map<std::string, Micros> gpu_busy_at_;
+    std::function<void(const std::string&)> on_slug_changed_;
 };
 
 // 8 characters of a-z2-7 from random bytes.

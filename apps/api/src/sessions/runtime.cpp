@@ -1,8 +1,8 @@
 // make_runtime: the back end SESSION_RUNTIME names (make_workspace_store is in
 // workspace_store.cpp).
+#include "sessions/runtime.hpp"
 #include "sessions/docker_runtime.hpp"
 #include "sessions/process_runtime.hpp"
-#include "sessions/runtime.hpp"
 
 namespace medforge::sessions {
 

@@ -671,8 +671,8 @@ def check_raw_problem(resp: RawResponse, status: int, code: str | None = None) -
 _ws_counter = itertools.count(1)
 
 
-def _workspace_root() -> pathlib.Path:
-    d = shared_tmp() / f"ws{next(_ws_counter)}"
+def _workspace_root(prefix: str = "ws") -> pathlib.Path:
+    d = shared_tmp() / f"{prefix}{next(_ws_counter)}"
     d.mkdir(mode=0o711)
     d.chmod(0o711)
     return d
@@ -703,7 +703,7 @@ class Server:
             "WORKSPACE_DIR_ROOT": str(_workspace_root()),
             "SESSION_PROCESS_COMMAND": fake_ide_command(),
             "SESSION_PROCESS_SANDBOX": "none",
-            "DATASETS_ROOT": str(workdir / "datasets"),
+            "DATASETS_ROOT": str(_workspace_root("ds")),
             "SUBMISSIONS_DIR": str(workdir / "submissions"),
         })
         competitions = REPO_ROOT / "apps" / "api" / "data" / "competitions"

@@ -28,6 +28,9 @@ def main() -> int:
     with open(os.path.join(a.workspace, "fake-ide.json"), "w") as f:
         json.dump({"pid": os.getpid(), "uid": os.getuid(), "port": a.port,
                    "cwd": os.getcwd(), "env": sorted(os.environ)}, f)
+    if a.exit_after:
+        signal.signal(signal.SIGALRM, lambda *_: os._exit(3))
+        signal.setitimer(signal.ITIMER_REAL, a.exit_after)
     if a.delay:
         time.sleep(a.delay)
 
@@ -59,9 +62,6 @@ def main() -> int:
 
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if a.exit_after:
-        signal.signal(signal.SIGALRM, lambda *_: os._exit(3))
-        signal.setitimer(signal.ITIMER_REAL, a.exit_after)
     srv.serve_forever()
     return 0
 

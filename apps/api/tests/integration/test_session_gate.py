@@ -112,3 +112,13 @@ def test_session_stopped_behind_the_cache_goes_404_within_seconds(module_factory
     # another process (simulated by a direct write) ended the session
     srv.db.execute(f"UPDATE sessions SET status = 'stopped', active_gpu_id = NULL WHERE id = '{s['id']}'")
     assert wait_until(lambda: gate(srv.api, u.token, host).status_code == 404, scaled(4), 0.2)
+
+
+def test_an_ides_own_authorization_header_does_not_hide_the_cookie(gate_env):
+    srv, owner, _, s = gate_env
+    host = session_host(s["slug"])
+    for authz in ("token 0123456789abcdef", "Basic dXNlcjpwYXNz", "Bearer mfp_not_a_real_token"):
+        r = gate(srv.api, owner.token, host, headers={"Authorization": authz})
+        assert r.status_code == 200, (authz, r.text)
+        assert r.headers["X-Medforge-User"] == owner.user_id
+    problem(gate(srv.api, None, host, headers={"Authorization": "token abc"}), 401)

@@ -16,6 +16,15 @@ from session_support import (create, db_sessions, gate, get_session, healthz, lo
                              wait_status, workspace_path)
 
 
+def process_gone(pid: int) -> bool:
+    """Gone, or a zombie (re-parented to an init that does not reap, as in some containers)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def check_invariants(srv):
     rows = srv.db.query("SELECT id, status, gpu_id, active_gpu_id, upstream FROM sessions")
     active = [r for r in rows if r[1] in ("starting", "running", "stopping")]
@@ -76,7 +85,7 @@ def test_api_sigkill_sessions_are_readopted(server_factory):
     assert gate(srv.api, u.token, session_host(s["slug"])).status_code == 200
     srv.api.post(f"/api/v1/sessions/{s['id']}/stop", token=u.token)
     wait_status(srv.api, u, s["id"], "stopped")
-    assert wait_until(lambda: not os.path.exists(f"/proc/{info['pid']}"), scaled(5))
+    assert wait_until(lambda: process_gone(info["pid"]), scaled(5))
     assert len(snapshots(srv, s)) == 1
 
 
@@ -91,8 +100,9 @@ def test_orphan_process_is_removed(server_factory):
                    f"error_message = 'test' WHERE id = '{s['id']}'")
     srv.proc = None
     srv.spawn().wait_ready()
-    assert wait_until(lambda: not os.path.exists(f"/proc/{info['pid']}"), scaled(10))
-    assert any(r.get("event") == "session.recovery.orphan_removed" for r in srv.log_records())
+    assert wait_until(lambda: process_gone(info["pid"]), scaled(10))
+    assert wait_until(lambda: any(r.get("event") == "session.recovery.orphan_removed"
+                                  for r in srv.log_records()), scaled(5))
 
 
 def test_sigkill_during_create_stop_cycles_then_invariants_hold(server_factory):

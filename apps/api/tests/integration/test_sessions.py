@@ -295,4 +295,5 @@ def test_deliberate_shutdown_stops_sessions_with_snapshots(server_factory):
     row = db_sessions(srv, f"id = '{s['id']}'")[0]
     assert row[1] == "stopped"
     assert len(snapshots(srv, s)) == 1
-    assert not pathlib.Path(f"/proc/{info['pid']}").exists()
+    from test_session_recovery import process_gone
+    assert process_gone(info["pid"])

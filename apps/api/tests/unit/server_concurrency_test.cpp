@@ -92,8 +92,8 @@ TEST(ConcurrencyHttpServer, KeepAliveClientsOnInlineAndBlockingRoutes) {
     std::atomic<int> ok{0};
     std::vector<std::thread> clients;
     for (int c = 0; c < kClients; ++c) {
-        // Half on the inline path (/api/v1/me), half on the blocking pool (/readyz).
-        const std::string path = c % 2 == 0 ? "/api/v1/me" : "/readyz";
+        // Half on the inline path (/api/v1/me), half on the blocking pool (a DB read).
+        const std::string path = c % 2 == 0 ? "/api/v1/me" : "/api/v1/competitions";
         clients.emplace_back([&, path] { ok += client(port, path, issued.token, kRequests); });
     }
     for (auto& t : clients) t.join();
