@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 PACK_ID = "00000000-0000-0000-0000-000000000100"
 SLUG_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -86,7 +86,7 @@ COLUMNS = {
 
 
 def seed_sqlite(path: str, rows: dict, gpus: int) -> None:
-    con = sqlite3.connect(path)
+    con = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True)  # never create an empty DB
     try:
         con.execute("PRAGMA foreign_keys=ON")
         con.execute("PRAGMA busy_timeout=5000")

@@ -34,6 +34,7 @@ import re
 import sqlite3
 import time
 import uuid
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -63,7 +64,9 @@ SESSION_QUERY = "SELECT id, user_id, upstream FROM sessions WHERE slug = ? AND s
 # One connection per worker process: uvicorn imports this module in each worker. Autocommit: the
 # lookups take no transaction, the slide is one statement. (FastAPI 0.92, Debian's, predates the
 # `lifespan=` argument, so the connection is opened at import rather than in a lifespan.)
-db = sqlite3.connect(DB_PATH, isolation_level=None, check_same_thread=False)
+# mode=rw: a wrong path fails here instead of creating an empty database.
+db = sqlite3.connect(f"file:{quote(DB_PATH)}?mode=rw", uri=True, isolation_level=None,
+                     check_same_thread=False)
 db.execute("PRAGMA busy_timeout=5000")
 db.execute("PRAGMA synchronous=NORMAL")  # as medforge-api sets it; WAL is the file's own mode
 
