@@ -53,7 +53,7 @@ def rss_peak_kib(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 def root(server) -> pathlib.Path:
-    return server.workdir / "datasets"
+    return pathlib.Path(server.env["DATASETS_ROOT"])
 
 
 @pytest.fixture(scope="module")
@@ -430,7 +430,7 @@ def _download_socket(srv, path: str) -> socket.socket:
 @pytest.fixture
 def slow_server(server_factory):
     srv = server_factory.start(env={"HTTP_BODY_TIMEOUT_SECONDS": "2"})
-    big = srv.workdir / "datasets" / "titanic" / "big.bin"
+    big = pathlib.Path(srv.env["DATASETS_ROOT"]) / "titanic" / "big.bin"
     with open(big, "wb") as f:
         f.truncate(16 * 1024 * 1024)
     return srv
