@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from conftest import (API_BIN, REPO_ROOT, base_env, free_port, problem, scaled, unique_email,
+from conftest import (API_BIN, REPO_ROOT, base_env, fake_ide_command, shared_tmp, free_port, problem, scaled, unique_email,
                       wait_until)
 
 pytestmark = pytest.mark.skipif(os.environ.get("MEDFORGE_DB", "sqlite") != "mariadb",
@@ -39,7 +39,9 @@ def test_api_survives_a_mariadb_restart(tmp_path):
         api_port = free_port()
         env = base_env()
         env.update({"API_BIND": f"127.0.0.1:{api_port}", "DATABASE_URL": base + "outage",
-                    "SESSION_SECRET": "s" * 64, "AUTH_RATE_LIMIT": "0"})
+                    "SESSION_SECRET": "s" * 64, "AUTH_RATE_LIMIT": "0",
+                    "SESSION_PROCESS_COMMAND": fake_ide_command(), "SESSION_PROCESS_SANDBOX": "none",
+                    "WORKSPACE_DIR_ROOT": str(shared_tmp() / "outage-ws")})
         api = subprocess.Popen([str(API_BIN)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{api_port}"
