@@ -50,6 +50,9 @@ stage_system() {
     # shellcheck disable=SC1091
     set -a && source "$dir/env" && set +a
     build/release/medforge-system-tests --gtest_brief=1
+    # The sessions plane through the API on the same services (docker runtime, zfs store).
+    MEDFORGE_REQUIRE_SERVICES=1 MEDFORGE_BIN_DIR="$ROOT/build/release" \
+        "$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/integration/test_sessions_docker.py
 }
 
 # The session tests run the real code-server (installed once by setup-code-server.sh).
