@@ -116,22 +116,6 @@ std::optional<pid_t> pid_from_id(const std::string& id) {
     return static_cast<pid_t>(n);
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) return std::nullopt;
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::nullopt;
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > 64 * 1024) return std::nullopt;
-    }
-    return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Exit statuses of the children this process reaped. Process-wide, because children belong to
 // the process, not to one ProcessRuntime object (a second object in the same process — a test
@@ -183,7 +167,7 @@ class ExitRegistry {
 // /proc/sys/kernel/random/boot_id, "" when unreadable.
 const std::string& current_boot_id() {
     static const std::string id = [] {
-        auto text = read_file("/proc/sys/kernel/random/boot_id").value_or("");
+        auto text = read_small_file("/proc/sys/kernel/random/boot_id").value_or("");
         while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
         return text;
     }();
@@ -529,9 +513,10 @@ std::vector<std::string> masks_for(const std::vector<std::string>& sensitive,
             std::error_code ec;
             while (!fs::is_directory(m, ec) && m.has_relative_path()) m = m.parent_path();
             if (path_within(v, m.string())) {
-                throw RuntimeUnavailable("platform data directory " + s +
-                                         " would be visible in the sandbox through " + v +
-                                         " (create it, or move it out of " + v + ")");
+                std::string msg = "platform data directory ";
+                msg.append(s).append(" would be visible in the sandbox through ").append(v);
+                msg.append(" (create it, or move it out of ").append(v).append(")");
+                throw RuntimeUnavailable(msg);
             }
             out.push_back(m.string());
         }
@@ -1190,7 +1175,7 @@ std::vector<ProcessRecord> ProcessRuntime::read_records() const {
     for (const auto& e : fs::directory_iterator(records_dir_, ec)) {
         const auto file = e.path().filename().string();
         if (file.front() == '.' || e.path().extension() != ".json") continue;
-        const auto text = read_file(e.path().string());
+        const auto text = read_small_file(e.path().string());
         auto rec = text ? parse_record(*text) : std::nullopt;
         if (!rec) {
             log::warn("session.process.bad_state_file", {{"path", e.path().string()}});
@@ -1212,7 +1197,7 @@ std::optional<ProcessRecord> ProcessRuntime::find_record(const std::string& id,
         }
     }
     if (valid_name(name)) {
-        if (const auto text = read_file(record_path(name))) {
+        if (const auto text = read_small_file(record_path(name))) {
             if (auto r = parse_record(*text)) {
                 r->name = name;
                 return r;
