@@ -427,6 +427,19 @@ bool under_any(const std::string& path, const std::vector<std::string>& dirs) {
                        [&](const std::string& d) { return path_within(path, d); });
 }
 
+// /usr and the top-level system directories, read-only, as bwrap arguments.
+std::vector<std::string> system_bind_arguments() {
+    std::vector<std::string> a{"--ro-bind", "/usr", "/usr"};
+    for (const auto& e : system_entries()) {
+        if (e.link_target.empty()) {
+            a.insert(a.end(), {"--ro-bind", e.path, e.path});
+        } else {
+            a.insert(a.end(), {"--symlink", e.link_target, e.path});
+        }
+    }
+    return a;
+}
+
 // Everything under these paths is in the sandbox (as the host's directory or the same symlink).
 std::vector<std::string> system_paths() {
     std::vector<std::string> out{"/usr"};
@@ -574,15 +587,9 @@ std::vector<std::string> sandbox_masks(const Config& config, const std::string& 
 std::vector<std::string> bwrap_arguments(const SandboxLayout& l) {
     std::vector<std::string> a{
         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-        "--hostname",    l.hostname,      "--cap-drop",    "ALL",
-        "--ro-bind",     "/usr",          "/usr"};
-    for (const auto& e : system_entries()) {
-        if (e.link_target.empty()) {
-            a.insert(a.end(), {"--ro-bind", e.path, e.path});
-        } else {
-            a.insert(a.end(), {"--symlink", e.link_target, e.path});
-        }
-    }
+        "--hostname",    l.hostname,      "--cap-drop",    "ALL"};
+    const auto system = system_bind_arguments();
+    a.insert(a.end(), system.begin(), system.end());
     for (const auto& e : etc_entries()) a.insert(a.end(), {"--ro-bind-try", e, e});
     a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev"});
     for (const auto& d : l.gpu_devices) a.insert(a.end(), {"--dev-bind", d, d});
@@ -610,7 +617,6 @@ enum ChildStage : int {
     stage_signals = 1,
     stage_session,
     stage_stdio,
-    stage_descriptors,
     stage_groups,
     stage_gid,
     stage_uid,
@@ -628,8 +634,6 @@ const char* stage_text(int stage) {
             return "setsid";
         case stage_stdio:
             return "redirecting stdio";
-        case stage_descriptors:
-            return "closing descriptors";
         case stage_groups:
             return "setgroups";
         case stage_gid:
@@ -763,7 +767,8 @@ pid_t spawn_child(const ChildSetup& s) {
     do {
         n = ::read(report_read.get(), msg, sizeof msg);
     } while (n < 0 && errno == EINTR);
-    if (n == 0) return pid;  // the pipe closed on exec
+    if (n == 0) return pid;           // the pipe closed on exec
+    if (n < 0) ::kill(pid, SIGKILL);  // cannot tell whether it exec'd: do not leave it running
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -922,17 +927,12 @@ void ProcessRuntime::probe_sandbox(const std::string& bwrap) {
     std::lock_guard lock(probe_mutex_);
     if (sandbox_works_) return;
     const auto who = resolve_identity(config_.session_process_user);
-    auto target = find_program("true", api_path());
+    auto target = find_program(
+        "true", api_path(), [&](const std::string& file) { return !access_problem(file, who, 1); });
     if (!target) throw RuntimeUnavailable("the sandbox probe needs `true` on PATH");
-    std::vector<std::string> argv{bwrap,       "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                                  "--ro-bind", "/usr",          "/usr"};
-    for (const auto& e : system_entries()) {
-        if (e.link_target.empty()) {
-            argv.insert(argv.end(), {"--ro-bind", e.path, e.path});
-        } else {
-            argv.insert(argv.end(), {"--symlink", e.link_target, e.path});
-        }
-    }
+    std::vector<std::string> argv{bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts"};
+    const auto system = system_bind_arguments();
+    argv.insert(argv.end(), system.begin(), system.end());
     argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--", *target});
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw RuntimeUnavailable("pipe failed");
