@@ -12,6 +12,24 @@ mkdir -p var
 export API_BIND="${API_BIND:-127.0.0.1:8000}"
 export DATABASE_URL="${DATABASE_URL:-sqlite://./var/medforge.db}"
 
+# Sessions: code-server as a local process (the `process` runtime) on a `dir` workspace store.
+# The IDE runs as the unprivileged session user, which must reach its workspace: when the
+# checkout is private (e.g. under /root), workspaces go to /var/lib/medforge instead of ./var.
+CODE_SERVER=$(scripts/setup-code-server.sh)
+export SESSION_RUNTIME="${SESSION_RUNTIME:-process}"
+export WORKSPACE_STORE="${WORKSPACE_STORE:-dir}"
+export SESSION_PROCESS_COMMAND="${SESSION_PROCESS_COMMAND:-$CODE_SERVER --auth none --bind-addr 127.0.0.1:{port} --disable-telemetry {workspace}}"
+export SESSION_STOP_ON_SHUTDOWN="${SESSION_STOP_ON_SHUTDOWN:-true}"
+if [[ -z "${WORKSPACE_DIR_ROOT:-}" ]]; then
+    WORKSPACE_DIR_ROOT="$(pwd)/var/workspaces"
+    if ((EUID == 0)) && ! runuser -u medforge-session -- test -x "$(pwd)/var" 2>/dev/null; then
+        WORKSPACE_DIR_ROOT=/var/lib/medforge/workspaces
+    fi
+    export WORKSPACE_DIR_ROOT
+fi
+mkdir -p "$WORKSPACE_DIR_ROOT"
+chmod 0711 "$WORKSPACE_DIR_ROOT"
+
 # First run: create an admin with a random password, kept in var/admin-login (mode 0600). The API
 # applies MEDFORGE_BOOTSTRAP_ADMIN_* only while no admin exists, so later runs change nothing.
 LOGIN_FILE=var/admin-login
@@ -46,7 +64,14 @@ cat <<BANNER
       'http://${API_BIND}/api/v1/competitions/titanic-survival/submissions?filename=sample.csv'
   Validate offline: build/release/medforge score --json --competition titanic-survival FILE.csv
 
-  Ctrl-C stops the API and the scoring worker.
+  Sessions (code-server on a free GPU id; workspaces in ${WORKSPACE_DIR_ROOT}):
+    curl -b 'medforge_session=<cookie>' -X POST http://${API_BIND}/api/v1/sessions -d '{}'
+    -> {"session": {"slug": "...", "status": "running", ...}}; the gate names its upstream:
+    curl -b 'medforge_session=<cookie>' -H 'Host: s-<slug>.medforge.localhost' \
+      -D - http://${API_BIND}/api/v1/auth/session-proxy    # X-Medforge-Upstream: 127.0.0.1:<port>
+    then open http://127.0.0.1:<port>/ — that is the session's VS Code.
+
+  Ctrl-C stops the API (and every session, with a snapshot) and the scoring worker.
 
 BANNER
 

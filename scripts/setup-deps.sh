@@ -13,6 +13,9 @@ PACKAGES=(
     libgtest-dev libgmock-dev libbenchmark-dev
     mariadb-server mariadb-client
     wrk python3 python3-pytest python3-requests sqlite3 curl
+    docker.io zfs-fuse bubblewrap debootstrap caddy iptables
+    python3-fastapi python3-uvicorn python3-uvloop python3-httptools
+    libkrb5-dev ripgrep
 )
 
 missing=()
@@ -23,8 +26,18 @@ for pkg in "${PACKAGES[@]}"; do
     fi
 done
 
+# The unprivileged user `process` sessions run as (SESSION_PROCESS_USER's default).
+ensure_session_user() {
+    if ((EUID == 0)) && ! id medforge-session >/dev/null 2>&1; then
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+            medforge-session
+        echo "setup-deps: created the system user medforge-session"
+    fi
+}
+
 if ((${#missing[@]} == 0)); then
     echo "setup-deps: all ${#PACKAGES[@]} packages already installed"
+    ensure_session_user
     exit 0
 fi
 
@@ -44,3 +57,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "${missing[@]}"
 echo "setup-deps: installed: ${missing[*]}"
+ensure_session_user

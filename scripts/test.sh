@@ -52,8 +52,15 @@ stage_system() {
     build/release/medforge-system-tests --gtest_brief=1
 }
 
+# The session tests run the real code-server (installed once by setup-code-server.sh).
+code_server_env() {
+    MEDFORGE_TEST_CODE_SERVER=$(scripts/setup-code-server.sh)
+    export MEDFORGE_TEST_CODE_SERVER
+}
+
 stage_integration-sqlite() {
     need_file build/release/medforge-api
+    code_server_env
     MEDFORGE_BIN_DIR="$ROOT/build/release" "${PYTEST[@]}"
 }
 
@@ -66,6 +73,7 @@ stage_integration-mariadb() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
     scripts/mariadb-throwaway.sh start "$db"
+    code_server_env
     MEDFORGE_TEST_MARIADB_URL=$(<"$db/url")
     export MEDFORGE_TEST_MARIADB_URL MEDFORGE_DB=mariadb
     MEDFORGE_BIN_DIR="$ROOT/build/release" "${PYTEST[@]}"
@@ -80,6 +88,7 @@ stage_unit-asan() {
 
 stage_integration-asan() {
     need_file build/asan/medforge-api
+    code_server_env
     env "${ASAN_ENV[@]}" MEDFORGE_BIN_DIR="$ROOT/build/asan" "${PYTEST[@]}"
 }
 

@@ -1,5 +1,8 @@
 #include "app/app.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 
@@ -8,6 +11,7 @@
 #include "http/pipeline.hpp"
 #include "http/server.hpp"
 #include "sessions/gpu_inventory.hpp"
+#include "sessions/lifecycle.hpp"
 
 namespace medforge::app {
 
@@ -36,7 +40,8 @@ Services::Services(const Config& c, db::Database& d, const Clock& clk)
       auth(d, c, hasher, clk, token_cache,
            [this](std::function<void()> fn) { background(std::move(fn)); }),
       bundles(),
-      scorer(d, c, clk, bundles, scoring::make_owner_id("api")) {}
+      scorer(d, c, clk, bundles, scoring::make_owner_id("api")),
+      gate_cache(2 * kMicrosPerSecond) {}
 
 void register_all_routes(http::Router& router, Services& s) {
     register_system_routes(router, s);
@@ -45,6 +50,7 @@ void register_all_routes(http::Router& router, Services& s) {
     register_submission_routes(router, s);
     register_dataset_routes(router, s);
     register_admin_competition_routes(router, s);
+    register_session_routes(router, s);
     register_openapi_route(router);
 }
 
@@ -102,6 +108,42 @@ int run_api(Config config) {
             return 2;
         }
     }
+    // The sessions plane: workspaces belong to the user the IDE runs as (1000:1000 in a
+    // container; the session user, or the API's own user, for the process runtime).
+    unsigned owner_uid = 1000;
+    unsigned owner_gid = 1000;
+    if (config.session_runtime == "process") {
+        owner_uid = ::getuid();
+        owner_gid = ::getgid();
+        if (::geteuid() == 0) {
+            if (const passwd* pw = ::getpwnam(config.session_process_user.c_str())) {
+                owner_uid = pw->pw_uid;
+                owner_gid = pw->pw_gid;
+            }
+        }
+    }
+    std::unique_ptr<sessions::Runtime> runtime;
+    std::unique_ptr<sessions::WorkspaceStore> store;
+    std::unique_ptr<sessions::SessionService> session_service;
+    try {
+        runtime = sessions::make_runtime(config, state_dir(config));
+        store = sessions::make_workspace_store(config, owner_uid, owner_gid);
+        session_service =
+            std::make_unique<sessions::SessionService>(config, *db, clock, *runtime, *store);
+        services.sessions = session_service.get();
+        try {
+            session_service->check_backends();
+        } catch (const std::exception& e) {
+            log::warn("session.backends_unavailable", {{"runtime", config.session_runtime},
+                                                       {"store", config.workspace_store},
+                                                       {"error", e.what()}});
+        }
+    } catch (const std::exception& e) {
+        log::error("session.backends_failed", {{"error", e.what()}});
+        log::flush();
+        std::cerr << "medforge-api: cannot set up the sessions plane: " << e.what() << "\n";
+        return 1;
+    }
     http::Router router;
     register_all_routes(router, services);
     http::Pipeline pipeline(config, router, services.auth, services.auth_limiter, clock,
@@ -134,7 +176,18 @@ int run_api(Config config) {
     log::info("api.listening", {{"address", config.api_bind_host + ":" + std::to_string(port)},
                                 {"port", port},
                                 {"version", MEDFORGE_VERSION}});
+    session_service->start_loop();
     server.run();
+    if (config.session_stop_on_shutdown) {
+        log::info("session.shutdown_stopping_all", {});
+        try {
+            session_service->stop_all_sessions();
+        } catch (const std::exception& e) {
+            log::error("session.shutdown_stop_failed", {{"error", e.what()}});
+        }
+    }
+    session_service->stop_loop();
+    services.sessions = nullptr;
     log::info("api.stopped", {});
     log::flush();
     return 0;

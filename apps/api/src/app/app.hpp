@@ -15,6 +15,8 @@
 #include "http/router.hpp"
 #include "scoring/bundle_cache.hpp"
 #include "scoring/scorer.hpp"
+#include "sessions/gate.hpp"
+#include "sessions/lifecycle.hpp"
 
 namespace medforge::app {
 
@@ -41,6 +43,10 @@ struct Services {
     // Bundles loaded for validation and scoring, and the upload route's auto-scorer.
     scoring::BundleCache bundles;
     scoring::Scorer scorer;
+    // The sessions plane: null until run_api has built the runtime and store (routes answer 503
+    // runtime_unavailable without it).
+    sessions::SessionService* sessions = nullptr;
+    sessions::GateCache gate_cache;
 };
 
 struct SeedReport {
@@ -59,6 +65,7 @@ void register_dataset_routes(http::Router& router, Services& s);
 void register_auth_routes(http::Router& router, Services& s);
 void register_submission_routes(http::Router& router, Services& s);
 void register_admin_competition_routes(http::Router& router, Services& s);
+void register_session_routes(http::Router& router, Services& s);
 // Registers GET /api/v1/openapi.json describing every route registered before it.
 void register_openapi_route(http::Router& router);
 nlohmann::json build_openapi(const http::Router& router);

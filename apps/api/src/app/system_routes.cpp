@@ -3,6 +3,7 @@
 #include <map>
 
 #include "app/app.hpp"
+#include "db/sessions_repo.hpp"
 #include "http/response.hpp"
 
 namespace medforge::app {
@@ -14,6 +15,30 @@ http::Response plain_json(nlohmann::json body, int status = 200) {
     r.status = status;
     r.body = body.dump();
     return r;
+}
+
+}  // namespace
+
+namespace {
+
+// Sessions by status (active ones) and enabled GPUs with no active session.
+std::string session_metrics(Services& s) {
+    return s.db.with_connection([&](db::Connection& c) {
+        std::map<std::string, std::int64_t> counts{
+            {"starting", 0}, {"running", 0}, {"stopping", 0}};
+        for (const auto& [status, n] : db::sessions::count_by_status(c)) counts[status] = n;
+        std::string out =
+            "# HELP medforge_sessions Active sessions by status.\n# TYPE medforge_sessions "
+            "gauge\n";
+        for (const auto& [status, n] : counts) {
+            out += "medforge_sessions{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+        }
+        out +=
+            "# HELP medforge_gpus_free Enabled GPUs with no active session.\n# TYPE "
+            "medforge_gpus_free gauge\nmedforge_gpus_free " +
+            std::to_string(db::sessions::free_gpu_count(c)) + "\n";
+        return out;
+    });
 }
 
 }  // namespace
@@ -102,14 +127,59 @@ void register_system_routes(http::Router& router, Services& s) {
                      checks["database"] = "unreachable";
                      failing.push_back({{"database"}, "the database is unreachable", "unhealthy"});
                  }
+                 if (s.sessions == nullptr) {
+                     checks["runtime"] = "not started";
+                     failing.push_back(
+                         {{"runtime"}, "the sessions plane is not running", "unhealthy"});
+                 } else {
+                     try {
+                         s.sessions->runtime().health();
+                         checks["runtime"] = "ok";
+                     } catch (const std::exception& e) {
+                         checks["runtime"] = "unavailable";
+                         failing.push_back(
+                             {{"runtime"}, "the session runtime is unavailable", "unhealthy"});
+                     }
+                     try {
+                         s.sessions->store().health();
+                         checks["workspace_store"] = "ok";
+                     } catch (const std::exception& e) {
+                         checks["workspace_store"] = "unavailable";
+                         failing.push_back({{"workspace_store"},
+                                            "the workspace store is unavailable",
+                                            "unhealthy"});
+                     }
+                     const auto loop = s.sessions->loop_status();
+                     if (!loop.enabled) {
+                         checks["recovery_loop"] = "disabled";
+                     } else {
+                         const Micros limit =
+                             Micros{3} * s.config.session_poll_interval_seconds * kMicrosPerSecond;
+                         const Micros now = s.clock.now();
+                         const Micros seen = loop.holds_lease ? loop.last_pass : loop.last_tick;
+                         if (seen > 0 && now - seen <= limit) {
+                             checks["recovery_loop"] = loop.holds_lease ? "ok" : "standby";
+                         } else if (seen == 0 && loop.passes == 0 && loop.failed_passes == 0) {
+                             checks["recovery_loop"] = "starting";
+                         } else {
+                             checks["recovery_loop"] = "stale";
+                             failing.push_back({{"recovery_loop"},
+                                                "no recovery pass finished recently",
+                                                "unhealthy"});
+                         }
+                     }
+                 }
                  if (!failing.empty()) {
-                     ApiError e(503, "not_ready", "Not ready: database.");
+                     std::string names;
+                     for (const auto& f : failing)
+                         names += (names.empty() ? "" : ", ") + f.loc.back();
+                     ApiError e(503, "not_ready", "Not ready: " + names + ".");
                      e.with_errors(failing);
                      return http::problem(req, e);
                  }
                  return plain_json({{"status", "ready"}, {"checks", checks}});
              },
-         .summary = "Readiness: database (later: runtime, workspace store, recovery loop)",
+         .summary = "Readiness: database, session runtime, workspace store, recovery loop",
          .problem_statuses = {503}});
 
     router.add({.method = "GET",
@@ -128,6 +198,7 @@ void register_system_routes(http::Router& router, Services& s) {
                         r.body = s.metrics.render();
                         try {
                             r.body += scoring_metrics(s);
+                            r.body += session_metrics(s);
                         } catch (const std::exception&) {
                             // The DB is down: /readyz says so; the process metrics still render.
                         }

@@ -234,6 +234,23 @@ void read_auth(Reader& r, Config& c) {
     r.raw("SESSION_SECRET");
 }
 
+// "a.b.c.d/p": an IPv4 network address with no host bits set, room for a gateway and hosts.
+bool valid_ipv4_subnet(std::string_view text) {
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos) return false;
+    int prefix = -1;
+    if (!Reader::parse_whole(text.substr(slash + 1), prefix) || prefix < 8 || prefix > 29) {
+        return false;
+    }
+    const std::string_view addr_text = text.substr(0, slash);
+    const auto addr = IpAddress::parse(addr_text);
+    if (!addr || addr_text.find(':') != std::string_view::npos) return false;
+    std::uint32_t v = 0;
+    for (int i = 12; i < 16; ++i) v = (v << 8) | addr->bytes[static_cast<std::size_t>(i)];
+    const std::uint32_t host_mask = (std::uint32_t{1} << (32 - prefix)) - 1;
+    return (v & host_mask) == 0;
+}
+
 void read_sessions(Reader& r, Config& c) {
     r.choice("SESSION_RUNTIME", c.session_runtime, {"process", "docker"});
     r.str("DOCKER_HOST", c.docker_host);
@@ -243,6 +260,12 @@ void read_sessions(Reader& r, Config& c) {
     r.choice("SESSION_GPU_MODE", c.session_gpu_mode, {"nvidia", "none"});
     r.str("PACK_IMAGE", c.pack_image);
     r.str("PUBLIC_SESSIONS_NETWORK", c.public_sessions_network);
+    r.str("PUBLIC_SESSIONS_SUBNET", c.public_sessions_subnet);
+    if (!valid_ipv4_subnet(c.public_sessions_subnet)) {
+        r.fail("PUBLIC_SESSIONS_SUBNET",
+               "must be an IPv4 network such as 172.30.0.0/24 (prefix 8..29, no host bits), got '" +
+                   c.public_sessions_subnet + "'");
+    }
     r.str("SESSION_PROCESS_COMMAND", c.session_process_command);
     if (c.session_process_command.find("{port}") == std::string::npos) {
         r.fail("SESSION_PROCESS_COMMAND", "must contain {port}");
@@ -278,6 +301,7 @@ void read_sessions(Reader& r, Config& c) {
     r.integer("SESSION_CONTAINER_STOP_TIMEOUT_SECONDS", c.session_container_stop_timeout_seconds, 0,
               3600);
     r.boolean("SESSION_RECOVERY_ENABLED", c.session_recovery_enabled);
+    r.boolean("SESSION_STOP_ON_SHUTDOWN", c.session_stop_on_shutdown);
     r.integer("SESSION_POLL_INTERVAL_SECONDS", c.session_poll_interval_seconds, 1, 86400);
     r.integer("SESSION_POLL_BACKOFF_MAX_SECONDS", c.session_poll_backoff_max_seconds, 1, 86400);
     r.integer("SESSION_CPU_SHARES", c.session_cpu_shares, 2, 262144);

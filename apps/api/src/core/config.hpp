@@ -62,6 +62,7 @@ struct Config {
     std::string session_gpu_mode = "nvidia";
     std::string pack_image;
     std::string public_sessions_network = "medforge-public-sessions";
+    std::string public_sessions_subnet = "172.30.0.0/24";  // IPv4 network address / prefix
     std::string session_process_command =
         "code-server --auth none --bind-addr 127.0.0.1:{port} --disable-telemetry {workspace}";
     std::string session_process_user = "medforge-session";
@@ -78,6 +79,9 @@ struct Config {
     int session_container_start_timeout_seconds = 30;
     int session_container_stop_timeout_seconds = 30;
     bool session_recovery_enabled = true;
+    // A deliberate shutdown (SIGTERM/SIGINT) stops every session with its snapshot (make run);
+    // off in production, where sessions outlive an API restart.
+    bool session_stop_on_shutdown = false;
     int session_poll_interval_seconds = 30;
     int session_poll_backoff_max_seconds = 300;
     int session_cpu_shares = 1024;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,11 +60,19 @@ struct FileBody {
     std::uint64_t length = 0;
 };
 
+// A response body produced piece by piece (Server-Sent Events): `next` runs on the blocking
+// pool, may wait a little (about a second) for news, and returns the next chunk ("" = nothing
+// yet, call again) or nullopt at the end. The server sends the chunks with chunked encoding.
+struct StreamBody {
+    std::function<std::optional<std::string>()> next;
+};
+
 struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
     std::optional<FileBody> file;  // when set, the body is this file's bytes and `body` is unused
+    std::optional<StreamBody> stream;  // when set, `body` is sent first, then the stream
     std::vector<std::pair<std::string, std::string>> headers;
     bool close_connection = false;
 

@@ -157,7 +157,9 @@ Pipeline::Prepared Pipeline::prepare(Request& req) {
             req.credential_resolved = true;
         }
         if (req.credential_resolved) check_access(req);
-        out.run_inline = req.credential_resolved && req.route->exec == Exec::io;
+        out.run_inline =
+            req.credential_resolved && (req.route->exec == Exec::io ||
+                                        (req.route->inline_when && req.route->inline_when(req)));
     } catch (const ApiError& e) {
         out.response = problem(req, e);
     }

@@ -29,6 +29,9 @@ using Handler = std::function<Response(Request&)>;
 using BodyGate = std::function<void(Request&)>;
 // The error for a body over the route's limit: (limit, size seen or announced).
 using TooLarge = std::function<ApiError(std::size_t limit, std::size_t size)>;
+// For a blocking route: true when this request can be answered without blocking (e.g. from a
+// cache), so it runs on the I/O thread. Must itself never block.
+using InlineWhen = std::function<bool(const Request&)>;
 
 constexpr std::size_t kJsonBodyLimit = std::size_t{64} * 1024;
 
@@ -42,6 +45,7 @@ struct Route {
     Access access = Access::anon;
     Exec exec = Exec::blocking;
     Handler handler;
+    InlineWhen inline_when;  // blocking routes only
     std::size_t body_limit = kJsonBodyLimit;
     bool rate_limited = false;    // signup/login: AUTH_RATE_LIMIT
     bool state_changing = false;  // derived from the method; origin guard applies

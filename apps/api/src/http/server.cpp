@@ -257,8 +257,50 @@ struct FileRangeBody {
 // Writes a handler's response. A string body goes out in one write under one deadline; a file
 // body goes out chunk by chunk and the deadline is renewed per chunk, so a long download keeps
 // going while the client keeps reading, and a client that stops reading is cut off.
+// A stream body: the header (chunked), `body` as the first chunk, then each piece `next` yields
+// (fetched on the blocking pool, so a waiting producer never holds an I/O thread), then the last
+// chunk. The connection closes afterwards.
+awaitable<beast::error_code> write_stream(beast::tcp_stream& stream, Response r, unsigned version,
+                                          std::chrono::seconds deadline, asio::thread_pool& pool) {
+    bhttp::response<bhttp::empty_body> msg{static_cast<bhttp::status>(r.status), version};
+    if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) msg.insert(k, v);
+    msg.keep_alive(false);
+    msg.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> sr(msg);
+    stream.expires_after(deadline);
+    if (auto [ec, n] = co_await bhttp::async_write_header(stream, sr, as_tuple); ec) co_return ec;
+    auto next = std::move(r.stream->next);
+    std::optional<std::string> piece = std::move(r.body);
+    for (;;) {
+        if (!piece) break;
+        if (!piece->empty()) {
+            stream.expires_after(deadline);
+            auto [ec, n] = co_await asio::async_write(
+                stream, bhttp::make_chunk(asio::buffer(*piece)), as_tuple);
+            if (ec) co_return ec;
+        }
+        piece = co_await asio::co_spawn(
+            pool.get_executor(),
+            [&]() -> awaitable<std::optional<std::string>> {
+                try {
+                    co_return next();
+                } catch (const std::exception& e) {
+                    log::warn("http.stream_failed", {{"error", e.what()}});
+                    co_return std::nullopt;
+                }
+            },
+            use_awaitable);
+    }
+    stream.expires_after(deadline);
+    auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), as_tuple);
+    co_return ec;
+}
+
 awaitable<beast::error_code> write_response(beast::tcp_stream& stream, Response r, unsigned version,
-                                            bool keep_alive, std::chrono::seconds deadline) {
+                                            bool keep_alive, std::chrono::seconds deadline,
+                                            asio::thread_pool& pool) {
+    if (r.stream) co_return co_await write_stream(stream, std::move(r), version, deadline, pool);
     if (!r.file) {
         auto out = to_message(std::move(r), version, keep_alive);
         stream.expires_after(deadline);
@@ -541,11 +583,11 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         pipeline.finish(req, resp, seconds);
-        const bool keep_alive =
-            msg->keep_alive() && !resp.close_connection && !body_unread && !stopping.load();
+        const bool keep_alive = msg->keep_alive() && !resp.close_connection && !resp.stream &&
+                                !body_unread && !stopping.load();
         const auto wec =
             co_await write_response(stream, std::move(resp), msg->version(), keep_alive,
-                                    std::chrono::seconds(options.body_timeout_seconds));
+                                    std::chrono::seconds(options.body_timeout_seconds), pool);
         if (wec || !keep_alive) {
             boost::system::error_code ec;
             stream.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -1,20 +1,11 @@
 #include "sessions/gpu_inventory.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <set>
 
 #include "core/strings.hpp"
-
-extern char** environ;
+#include "core/subprocess.hpp"
 
 namespace medforge::sessions {
 
@@ -78,56 +69,21 @@ std::vector<GpuInfo> static_gpus(const Config& config) {
 }
 
 std::string run_nvidia_smi() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        throw GpuDiscoveryError(std::string("pipe: ") + std::strerror(errno));
+    CommandResult r;
+    try {
+        r = run_command({"nvidia-smi", "--query-gpu=index,name,uuid", "--format=csv,noheader"},
+                        std::chrono::seconds(10));
+    } catch (const CommandTimeout&) {
+        throw GpuDiscoveryError("nvidia-smi did not answer within 10 s");
+    } catch (const CommandError& e) {
+        throw GpuDiscoveryError(e.what());
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    const char* argv[] = {"nvidia-smi", "--query-gpu=index,name,uuid", "--format=csv,noheader",
-                          nullptr};
-    pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, "nvidia-smi", &actions, nullptr,
-                                const_cast<char* const*>(argv), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (rc != 0) {
-        ::close(fds[0]);
-        throw GpuDiscoveryError(std::string("cannot run nvidia-smi: ") + std::strerror(rc));
+    if (r.exit_code != 0) {
+        const std::string said = command_diagnostic(r);
+        throw GpuDiscoveryError("nvidia-smi failed (exit status " + std::to_string(r.exit_code) +
+                                ")" + (said.empty() ? "" : ": " + said));
     }
-    std::string out;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    bool timed_out = false;
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deadline - std::chrono::steady_clock::now())
-                              .count();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        pollfd p{fds[0], POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) break;
-        char buf[4096];
-        const ssize_t n = ::read(fds[0], buf, sizeof buf);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > std::size_t{1} << 20) break;
-    }
-    ::close(fds[0]);
-    if (timed_out) ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (timed_out) throw GpuDiscoveryError("nvidia-smi did not answer within 10 s");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw GpuDiscoveryError("nvidia-smi failed (exit status " +
-                                std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
-    }
-    return out;
+    return std::move(r.out);
 }
 
 std::vector<GpuInfo> discover_gpus(const Config& config, std::string (*run)()) {

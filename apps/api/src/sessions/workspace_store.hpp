@@ -48,10 +48,12 @@ class WorkspaceStore {
     virtual std::string provision(const std::string& workspace, int quota_gb,
                                   const std::optional<std::string>& from_snapshot) = 0;
 
-    // Takes the snapshot `<workspace>@<tag>` and returns its full name.
+    // Takes the snapshot `<workspace>@<tag>` and returns that name (what `from_snapshot`
+    // takes). A tag is taken once per workspace: taking it again is a StoreError.
     virtual std::string snapshot(const std::string& workspace, const std::string& tag) = 0;
 
-    // The workspace's snapshot tags, oldest first (empty when none or no such workspace).
+    // The workspace's snapshot tags, oldest first by the unix ms in the tag (empty when none or
+    // no such workspace).
     virtual std::vector<std::string> list_snapshots(const std::string& workspace) = 0;
 
     // The host path of an existing workspace (nullopt when it does not exist).

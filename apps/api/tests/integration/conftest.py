@@ -100,8 +100,33 @@ _CONFIG_VARS = {
     "SESSION_RECOVERY_ENABLED", "SESSION_PROCESS_COMMAND", "SESSION_PROCESS_USER",
     "SESSION_PROCESS_SANDBOX", "AUTO_SCORE_ON_SUBMIT", "SUBMISSION_UPLOAD_MAX_BYTES",
     "SCORING_LEASE_SECONDS", "SCORING_MAX_ATTEMPTS", "MEDFORGE_FAULT_SCORING_DELAY_MS",
-    "MEDFORGE_API_URL", "MEDFORGE_TOKEN",
+    "MEDFORGE_API_URL", "MEDFORGE_TOKEN", "SESSION_STOP_ON_SHUTDOWN", "SESSION_POLL_INTERVAL_SECONDS",
+    "SESSION_CONTAINER_START_TIMEOUT_SECONDS", "SESSION_CONTAINER_STOP_TIMEOUT_SECONDS",
+    "SESSION_IDLE_TIMEOUT_SECONDS", "SESSION_WORKSPACE_QUOTA_GB", "SESSION_RUNTIME_USE_SUDO",
+    "PUBLIC_SESSIONS_NETWORK", "SESSION_POLL_BACKOFF_MAX_SECONDS",
 }
+
+# Session processes run as an unprivileged user, which must be able to reach their workspace and
+# the stand-in IDE: both live under a world-traversable (0711) directory, not under pytest's
+# private (0700) tmp tree.
+SHARED_TMP = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"medforge-it-{os.getpid()}"
+FAKE_IDE_SRC = HERE / "fake_ide.py"
+
+
+def shared_tmp() -> pathlib.Path:
+    if not SHARED_TMP.is_dir():
+        SHARED_TMP.mkdir(mode=0o711, parents=True, exist_ok=True)
+        SHARED_TMP.chmod(0o711)
+        ide = SHARED_TMP / "fake_ide.py"
+        ide.write_bytes(FAKE_IDE_SRC.read_bytes())
+        ide.chmod(0o755)
+    return SHARED_TMP
+
+
+def fake_ide_command(*args: str) -> str:
+    """SESSION_PROCESS_COMMAND running the stand-in IDE (see fake_ide.py) with extra args."""
+    return " ".join(["/usr/bin/python3", str(shared_tmp() / "fake_ide.py"), "{port}", "{workspace}",
+                     *args])
 
 
 def scaled(seconds: float) -> float:
@@ -643,6 +668,16 @@ def check_raw_problem(resp: RawResponse, status: int, code: str | None = None) -
 # --------------------------------------------------------------------------------------------
 
 
+_ws_counter = itertools.count(1)
+
+
+def _workspace_root() -> pathlib.Path:
+    d = shared_tmp() / f"ws{next(_ws_counter)}"
+    d.mkdir(mode=0o711)
+    d.chmod(0o711)
+    return d
+
+
 class Server:
     """One `medforge-api` process on a free loopback port, with its own temp dir."""
 
@@ -665,7 +700,9 @@ class Server:
             "AUTH_RATE_LIMIT": "0",
             "LOG_LEVEL": "info",
             "DOMAIN": "localhost",
-            "WORKSPACE_DIR_ROOT": str(workdir / "workspaces"),
+            "WORKSPACE_DIR_ROOT": str(_workspace_root()),
+            "SESSION_PROCESS_COMMAND": fake_ide_command(),
+            "SESSION_PROCESS_SANDBOX": "none",
             "DATASETS_ROOT": str(workdir / "datasets"),
             "SUBMISSIONS_DIR": str(workdir / "submissions"),
         })
@@ -832,6 +869,8 @@ def _binaries_present():
     require_binaries()
     yield
     _drop_pool.shutdown(wait=True)
+    import shutil
+    shutil.rmtree(SHARED_TMP, ignore_errors=True)
 
 
 @pytest.fixture

@@ -95,6 +95,50 @@ def _create_competition(c: Ctx, who: str):
     return c.api.post("/api/v1/admin/competitions", files=files, **c.creds(who))
 
 
+_session_cache: dict[str, dict] = {}
+
+
+def _session_user(c: Ctx) -> User:
+    """USER, allowed 8 concurrent sessions (another row sets the cap back to 1)."""
+    r = c.api.patch(f"/api/v1/admin/users/{c.users[USER].user_id}",
+                    json={"max_concurrent_sessions": 8}, token=c.users[ADMIN].token)
+    assert r.status_code == 200, r.text
+    return c.users[USER]
+
+
+def _new_session(c: Ctx) -> dict:
+    u = _session_user(c)
+    r = c.api.post("/api/v1/sessions", json={}, token=u.token)
+    assert r.status_code == 201, r.text
+    return r.json()["data"]["session"]
+
+
+def _running_session(c: Ctx) -> dict:
+    if "running" not in _session_cache:
+        _session_cache["running"] = _new_session(c)
+    return _session_cache["running"]
+
+
+def _stopped_session(c: Ctx) -> dict:
+    if "stopped" not in _session_cache:
+        s = _new_session(c)
+        u = c.users[USER]
+        c.api.post(f"/api/v1/sessions/{s['id']}/stop", token=u.token)
+        import time
+        for _ in range(300):
+            if c.api.get(f"/api/v1/sessions/{s['id']}", token=u.token).json()["data"]["status"] == "stopped":
+                break
+            time.sleep(0.1)
+        _session_cache["stopped"] = s
+    return _session_cache["stopped"]
+
+
+def _gate(c: Ctx, who: str):
+    s = _running_session(c)
+    return c.api.get("/api/v1/auth/session-proxy", headers={"Host": f"s-{s['slug']}.medforge.localhost"},
+                     **c.creds(who))
+
+
 AUTH_CODES = {401: "authentication_required"}
 ADMIN_CODES = {401: "authentication_required", 403: "admin_required"}
 
@@ -163,6 +207,40 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/datasets/{slug}/files/{path}"): Row(
         _all(200), lambda c, w: c.api.get("/api/v1/datasets/titanic/files/test_ids.csv", **c.creds(w))),
     ("POST", "/api/v1/admin/competitions"): Row(_admin_route(201), _create_competition, ADMIN_CODES),
+    ("GET", "/api/v1/auth/session-proxy"): Row(
+        {ANON: 401, USER: 200, OTHER: 403, ADMIN: 200}, _gate,
+        {401: "authentication_required", 403: "session_access_denied"}),
+    ("GET", "/api/v1/sessions"): Row(_user_route(200), lambda c, w: c.api.get("/api/v1/sessions", **c.creds(w)),
+                                     AUTH_CODES),
+    ("GET", "/api/v1/sessions/current"): Row(
+        _user_route(200), lambda c, w: c.api.get("/api/v1/sessions/current", **c.creds(w)), AUTH_CODES),
+    ("POST", "/api/v1/sessions"): Row(
+        {ANON: 401, USER: 501, OTHER: 501, ADMIN: 501},
+        lambda c, w: c.api.post("/api/v1/sessions", json={"tier": "private"}, **c.creds(w)),
+        {401: "authentication_required", 501: "tier_not_available"}),
+    ("GET", "/api/v1/sessions/{id}"): Row(
+        {ANON: 401, USER: 200, OTHER: 404, ADMIN: 404},
+        lambda c, w: c.api.get(f"/api/v1/sessions/{_running_session(c)['id']}", **c.creds(w)),
+        {401: "authentication_required", 404: "session_not_found"}),
+    ("POST", "/api/v1/sessions/{id}/stop"): Row(
+        {ANON: 401, USER: 202, OTHER: 404, ADMIN: 404},
+        lambda c, w: c.api.post(f"/api/v1/sessions/{_stopped_session(c)['id']}/stop", **c.creds(w)),
+        {401: "authentication_required", 404: "session_not_found"}),
+    ("GET", "/api/v1/sessions/{id}/events"): Row(
+        {ANON: 401, USER: 200, OTHER: 404, ADMIN: 404},
+        lambda c, w: c.api.get(f"/api/v1/sessions/{_stopped_session(c)['id']}/events", **c.creds(w)),
+        {401: "authentication_required", 404: "session_not_found"}),
+    ("GET", "/api/v1/admin/sessions"): Row(
+        _admin_route(200), lambda c, w: c.api.get("/api/v1/admin/sessions", **c.creds(w)), ADMIN_CODES),
+    ("POST", "/api/v1/admin/sessions/{id}/stop"): Row(
+        _admin_route(202),
+        lambda c, w: c.api.post(f"/api/v1/admin/sessions/{_stopped_session(c)['id']}/stop", **c.creds(w)),
+        ADMIN_CODES),
+    ("GET", "/api/v1/admin/gpus"): Row(
+        _admin_route(200), lambda c, w: c.api.get("/api/v1/admin/gpus", **c.creds(w)), ADMIN_CODES),
+    ("PATCH", "/api/v1/admin/gpus/{id}"): Row(
+        _admin_route(200), lambda c, w: c.api.patch("/api/v1/admin/gpus/6", json={"enabled": True}, **c.creds(w)),
+        ADMIN_CODES),
     ("PATCH", "/api/v1/admin/competitions/{slug}"): Row(
         _admin_route(200),
         lambda c, w: c.api.patch("/api/v1/admin/competitions/titanic-survival",

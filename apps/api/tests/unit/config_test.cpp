@@ -67,6 +67,7 @@ TEST(Config, DefaultsWithAnEmptyEnvironment) {
     EXPECT_EQ(c.session_shm_size_bytes, 4LL << 30);
     EXPECT_FALSE(c.session_cpu_limit.has_value());
     EXPECT_FALSE(c.session_pids_limit.has_value());
+    EXPECT_EQ(c.public_sessions_subnet, "172.30.0.0/24");
     EXPECT_EQ(c.submission_upload_max_bytes, 10485760);
     EXPECT_EQ(c.log_level, log::Level::info);
     EXPECT_TRUE(c.session_secret.empty()) << "load_config must not resolve the secret";
@@ -89,6 +90,7 @@ TEST(Config, ReadsGoodValues) {
                            {"SESSION_SHM_SIZE", "1048576"},
                            {"SESSION_CPU_LIMIT", "2.5"},
                            {"SESSION_PIDS_LIMIT", "4096"},
+                           {"PUBLIC_SESSIONS_SUBNET", "10.9.8.0/23"},
                            {"COOKIE_SAMESITE", "strict"},
                            {"TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1"},
                            {"LOG_LEVEL", "WARN"},
@@ -103,6 +105,7 @@ TEST(Config, ReadsGoodValues) {
     ASSERT_TRUE(c.session_cpu_limit.has_value());
     EXPECT_DOUBLE_EQ(*c.session_cpu_limit, 2.5);
     EXPECT_EQ(c.session_pids_limit, 4096);
+    EXPECT_EQ(c.public_sessions_subnet, "10.9.8.0/23");
     EXPECT_EQ(c.cookie_samesite, SameSite::strict);
     EXPECT_TRUE(c.trusted_proxies.contains(ip("10.200.0.1")));
     EXPECT_TRUE(c.trusted_proxies.contains(ip("192.168.1.1")));
@@ -221,6 +224,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{{"SESSION_PROCESS_USER", "root"}}, "SESSION_PROCESS_USER"},
         BadValue{{{"SESSION_PROCESS_COMMAND", "code-server"}}, "SESSION_PROCESS_COMMAND"},
         BadValue{{{"DOCKER_HOST", "/var/run/docker.sock"}}, "DOCKER_HOST"},
+        BadValue{{{"PUBLIC_SESSIONS_SUBNET", "172.30.0.1/24"}}, "PUBLIC_SESSIONS_SUBNET"},
+        BadValue{{{"PUBLIC_SESSIONS_SUBNET", "172.30.0.0"}}, "PUBLIC_SESSIONS_SUBNET"},
+        BadValue{{{"PUBLIC_SESSIONS_SUBNET", "172.30.0.0/30"}}, "PUBLIC_SESSIONS_SUBNET"},
+        BadValue{{{"PUBLIC_SESSIONS_SUBNET", "172.30.0.0/x"}}, "PUBLIC_SESSIONS_SUBNET"},
+        BadValue{{{"PUBLIC_SESSIONS_SUBNET", "fd00::/64"}}, "PUBLIC_SESSIONS_SUBNET"},
+        BadValue{{{"PUBLIC_SESSIONS_SUBNET", "::ffff:10.0.0.0/24"}}, "PUBLIC_SESSIONS_SUBNET"},
         BadValue{{{"LOG_LEVEL", "verbose"}}, "LOG_LEVEL"}));
 
 TEST(Config, ReportsEveryProblemAtOnce) {

@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS service_leases (
+    name VARCHAR(64) NOT NULL PRIMARY KEY,
+    owner VARCHAR(255) NOT NULL,
+    expires_at BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
