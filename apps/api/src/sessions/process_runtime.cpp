@@ -858,10 +858,17 @@ class SessionProcesses {
     bool group_alive_ = false;
 };
 
+// True when nothing of the session is alive. The leader is reaped *after* looking, so that a
+// leader that turned into a zombie while /proc was read is not left behind unreaped.
+bool all_gone(SessionProcesses& procs, const ProcessRecord& r) {
+    const bool any = procs.refresh();
+    ExitRegistry::instance().reap(r.pid, r.start_time);
+    return !any;
+}
+
 bool poll_until_gone(SessionProcesses& procs, const ProcessRecord& r, Clock::time_point deadline) {
     for (;;) {
-        ExitRegistry::instance().reap(r.pid, r.start_time);
-        if (!procs.refresh()) return true;
+        if (all_gone(procs, r)) return true;
         if (Clock::now() >= deadline) return false;
         std::this_thread::sleep_for(kPollStep);
     }
@@ -869,8 +876,7 @@ bool poll_until_gone(SessionProcesses& procs, const ProcessRecord& r, Clock::tim
 
 void terminate(const ProcessRecord& r, std::chrono::seconds grace) {
     SessionProcesses procs(r);
-    ExitRegistry::instance().reap(r.pid, r.start_time);
-    if (!procs.refresh()) return;
+    if (all_gone(procs, r)) return;
     if (grace.count() > 0) {
         procs.signal(SIGTERM);
         if (poll_until_gone(procs, r, Clock::now() + grace)) return;
