@@ -1060,7 +1060,17 @@ StartResult ProcessRuntime::start(const StartSpec& spec) {
         }
     }
     require_access(workspace, who, 7, "workspace");
-    for (const auto& d : datasets) require_access(d.host_path, who, 5, "dataset");
+    for (const auto& d : datasets) {
+        // The sandbox binds each dataset, which bwrap (running as the session user) can only do
+        // when the user reaches it. Without the sandbox nothing is mounted: an unreadable dataset
+        // only means the session's code cannot read it there.
+        if (bwrap) {
+            require_access(d.host_path, who, 5, "dataset");
+        } else if (const auto problem = access_problem(d.host_path, who, 5)) {
+            log::warn("session.process.dataset_unreachable",
+                      {{"name", spec.name}, {"dataset", d.slug}, {"reason", *problem}});
+        }
+    }
 
     // SESSION_GPU_MODE=none (a host without GPUs): no device nodes, and CUDA sees none.
     const bool gpus = config_.session_gpu_mode != "none";

@@ -708,6 +708,30 @@ TEST_F(ProcessRuntimeTest, AMissingWorkspaceOrDatasetFailsTheStart) {
     EXPECT_TRUE(rt->list_managed().empty());
 }
 
+TEST_F(ProcessRuntimeTest, ADatasetTheSessionUserCannotReachFailsOnlyASandboxedStart) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a directory the user cannot enter";
+    REQUIRE_BWRAP();
+    config_.session_process_command = "sleep 60 {port}";
+    const auto locked = root_ / "locked";
+    fs::create_directories(locked / "ds1");
+    fs::permissions(locked, fs::perms(0700));
+    auto s = spec("lcd2abcd");
+    s.datasets = {{"ds1", (locked / "ds1").string()}};
+    config_.session_process_sandbox = "bwrap";
+    try {
+        runtime()->start(s);
+        ADD_FAILURE() << "a sandboxed start accepted a dataset bwrap cannot bind";
+    } catch (const RuntimeError& e) {
+        EXPECT_NE(std::string(e.what()).find("not searchable"), std::string::npos) << e.what();
+    }
+    // Without the sandbox nothing is mounted: the session starts (its code cannot read the data).
+    config_.session_process_sandbox = "none";
+    auto rt = runtime();
+    const auto started = rt->start(s);
+    EXPECT_EQ(rt->inspect(started.id, s.name, started.meta).state, RuntimeState::running);
+    rt->remove(started.id, started.meta);
+}
+
 TEST_F(ProcessRuntimeTest, AWorkspaceTheSessionUserCannotReachFailsTheStart) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a directory the user cannot enter";
     config_.session_process_command = "sleep 60 {port}";
