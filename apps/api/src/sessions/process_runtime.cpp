@@ -116,22 +116,6 @@ std::optional<pid_t> pid_from_id(const std::string& id) {
     return static_cast<pid_t>(n);
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) return std::nullopt;
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::nullopt;
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > 64 * 1024) return std::nullopt;
-    }
-    return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Exit statuses of the children this process reaped. Process-wide, because children belong to
 // the process, not to one ProcessRuntime object (a second object in the same process — a test
@@ -183,7 +167,7 @@ class ExitRegistry {
 // /proc/sys/kernel/random/boot_id, "" when unreadable.
 const std::string& current_boot_id() {
     static const std::string id = [] {
-        auto text = read_file("/proc/sys/kernel/random/boot_id").value_or("");
+        auto text = read_small_file("/proc/sys/kernel/random/boot_id").value_or("");
         while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
         return text;
     }();
@@ -443,6 +427,19 @@ bool under_any(const std::string& path, const std::vector<std::string>& dirs) {
                        [&](const std::string& d) { return path_within(path, d); });
 }
 
+// /usr and the top-level system directories, read-only, as bwrap arguments.
+std::vector<std::string> system_bind_arguments() {
+    std::vector<std::string> a{"--ro-bind", "/usr", "/usr"};
+    for (const auto& e : system_entries()) {
+        if (e.link_target.empty()) {
+            a.insert(a.end(), {"--ro-bind", e.path, e.path});
+        } else {
+            a.insert(a.end(), {"--symlink", e.link_target, e.path});
+        }
+    }
+    return a;
+}
+
 // Everything under these paths is in the sandbox (as the host's directory or the same symlink).
 std::vector<std::string> system_paths() {
     std::vector<std::string> out{"/usr"};
@@ -529,9 +526,10 @@ std::vector<std::string> masks_for(const std::vector<std::string>& sensitive,
             std::error_code ec;
             while (!fs::is_directory(m, ec) && m.has_relative_path()) m = m.parent_path();
             if (path_within(v, m.string())) {
-                throw RuntimeUnavailable("platform data directory " + s +
-                                         " would be visible in the sandbox through " + v +
-                                         " (create it, or move it out of " + v + ")");
+                std::string msg = "platform data directory ";
+                msg.append(s).append(" would be visible in the sandbox through ").append(v);
+                msg.append(" (create it, or move it out of ").append(v).append(")");
+                throw RuntimeUnavailable(msg);
             }
             out.push_back(m.string());
         }
@@ -589,15 +587,9 @@ std::vector<std::string> sandbox_masks(const Config& config, const std::string& 
 std::vector<std::string> bwrap_arguments(const SandboxLayout& l) {
     std::vector<std::string> a{
         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-        "--hostname",    l.hostname,      "--cap-drop",    "ALL",
-        "--ro-bind",     "/usr",          "/usr"};
-    for (const auto& e : system_entries()) {
-        if (e.link_target.empty()) {
-            a.insert(a.end(), {"--ro-bind", e.path, e.path});
-        } else {
-            a.insert(a.end(), {"--symlink", e.link_target, e.path});
-        }
-    }
+        "--hostname",    l.hostname,      "--cap-drop",    "ALL"};
+    const auto system = system_bind_arguments();
+    a.insert(a.end(), system.begin(), system.end());
     for (const auto& e : etc_entries()) a.insert(a.end(), {"--ro-bind-try", e, e});
     a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev"});
     for (const auto& d : l.gpu_devices) a.insert(a.end(), {"--dev-bind", d, d});
@@ -625,7 +617,6 @@ enum ChildStage : int {
     stage_signals = 1,
     stage_session,
     stage_stdio,
-    stage_descriptors,
     stage_groups,
     stage_gid,
     stage_uid,
@@ -643,8 +634,6 @@ const char* stage_text(int stage) {
             return "setsid";
         case stage_stdio:
             return "redirecting stdio";
-        case stage_descriptors:
-            return "closing descriptors";
         case stage_groups:
             return "setgroups";
         case stage_gid:
@@ -778,7 +767,8 @@ pid_t spawn_child(const ChildSetup& s) {
     do {
         n = ::read(report_read.get(), msg, sizeof msg);
     } while (n < 0 && errno == EINTR);
-    if (n == 0) return pid;  // the pipe closed on exec
+    if (n == 0) return pid;           // the pipe closed on exec
+    if (n < 0) ::kill(pid, SIGKILL);  // cannot tell whether it exec'd: do not leave it running
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -868,10 +858,17 @@ class SessionProcesses {
     bool group_alive_ = false;
 };
 
+// True when nothing of the session is alive. The leader is reaped *after* looking, so that a
+// leader that turned into a zombie while /proc was read is not left behind unreaped.
+bool all_gone(SessionProcesses& procs, const ProcessRecord& r) {
+    const bool any = procs.refresh();
+    ExitRegistry::instance().reap(r.pid, r.start_time);
+    return !any;
+}
+
 bool poll_until_gone(SessionProcesses& procs, const ProcessRecord& r, Clock::time_point deadline) {
     for (;;) {
-        ExitRegistry::instance().reap(r.pid, r.start_time);
-        if (!procs.refresh()) return true;
+        if (all_gone(procs, r)) return true;
         if (Clock::now() >= deadline) return false;
         std::this_thread::sleep_for(kPollStep);
     }
@@ -879,8 +876,7 @@ bool poll_until_gone(SessionProcesses& procs, const ProcessRecord& r, Clock::tim
 
 void terminate(const ProcessRecord& r, std::chrono::seconds grace) {
     SessionProcesses procs(r);
-    ExitRegistry::instance().reap(r.pid, r.start_time);
-    if (!procs.refresh()) return;
+    if (all_gone(procs, r)) return;
     if (grace.count() > 0) {
         procs.signal(SIGTERM);
         if (poll_until_gone(procs, r, Clock::now() + grace)) return;
@@ -937,17 +933,12 @@ void ProcessRuntime::probe_sandbox(const std::string& bwrap) {
     std::lock_guard lock(probe_mutex_);
     if (sandbox_works_) return;
     const auto who = resolve_identity(config_.session_process_user);
-    auto target = find_program("true", api_path());
+    auto target = find_program(
+        "true", api_path(), [&](const std::string& file) { return !access_problem(file, who, 1); });
     if (!target) throw RuntimeUnavailable("the sandbox probe needs `true` on PATH");
-    std::vector<std::string> argv{bwrap,       "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                                  "--ro-bind", "/usr",          "/usr"};
-    for (const auto& e : system_entries()) {
-        if (e.link_target.empty()) {
-            argv.insert(argv.end(), {"--ro-bind", e.path, e.path});
-        } else {
-            argv.insert(argv.end(), {"--symlink", e.link_target, e.path});
-        }
-    }
+    std::vector<std::string> argv{bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts"};
+    const auto system = system_bind_arguments();
+    argv.insert(argv.end(), system.begin(), system.end());
     argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--", *target});
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw RuntimeUnavailable("pipe failed");
@@ -1069,7 +1060,17 @@ StartResult ProcessRuntime::start(const StartSpec& spec) {
         }
     }
     require_access(workspace, who, 7, "workspace");
-    for (const auto& d : datasets) require_access(d.host_path, who, 5, "dataset");
+    for (const auto& d : datasets) {
+        // The sandbox binds each dataset, which bwrap (running as the session user) can only do
+        // when the user reaches it. Without the sandbox nothing is mounted: an unreadable dataset
+        // only means the session's code cannot read it there.
+        if (bwrap) {
+            require_access(d.host_path, who, 5, "dataset");
+        } else if (const auto problem = access_problem(d.host_path, who, 5)) {
+            log::warn("session.process.dataset_unreachable",
+                      {{"name", spec.name}, {"dataset", d.slug}, {"reason", *problem}});
+        }
+    }
 
     // SESSION_GPU_MODE=none (a host without GPUs): no device nodes, and CUDA sees none.
     const bool gpus = config_.session_gpu_mode != "none";
@@ -1190,7 +1191,7 @@ std::vector<ProcessRecord> ProcessRuntime::read_records() const {
     for (const auto& e : fs::directory_iterator(records_dir_, ec)) {
         const auto file = e.path().filename().string();
         if (file.front() == '.' || e.path().extension() != ".json") continue;
-        const auto text = read_file(e.path().string());
+        const auto text = read_small_file(e.path().string());
         auto rec = text ? parse_record(*text) : std::nullopt;
         if (!rec) {
             log::warn("session.process.bad_state_file", {{"path", e.path().string()}});
@@ -1212,7 +1213,7 @@ std::optional<ProcessRecord> ProcessRuntime::find_record(const std::string& id,
         }
     }
     if (valid_name(name)) {
-        if (const auto text = read_file(record_path(name))) {
+        if (const auto text = read_small_file(record_path(name))) {
             if (auto r = parse_record(*text)) {
                 r->name = name;
                 return r;

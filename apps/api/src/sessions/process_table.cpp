@@ -14,30 +14,31 @@ namespace medforge::sessions {
 
 namespace {
 
+constexpr std::size_t kSmallFileMax = std::size_t{64} << 10;
+
 template <typename T>
 bool parse_number(std::string_view s, T& out) {
     const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
     return ec == std::errc() && ptr == s.data() + s.size();
 }
 
-// Small files in /proc report size 0, so read until EOF.
+}  // namespace
+
 std::optional<std::string> read_small_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return std::nullopt;
     std::string out;
-    char buf[1024];
+    char buf[4096];
     for (;;) {
         const ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return std::nullopt;
         if (n == 0) break;
         out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > 64 * 1024) return std::nullopt;
+        if (out.size() > kSmallFileMax) return std::nullopt;
     }
     return out;
 }
-
-}  // namespace
 
 std::optional<ProcStat> parse_proc_stat(std::string_view text) {
     const auto open = text.find('(');

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct ProcStat {
 
     bool dead() const { return state == 'Z' || state == 'X' || state == 'x'; }
 };
+
+// The whole of a small file (at most 64 KiB; /proc files report size 0, so it reads to EOF),
+// not following a final symlink; nullopt when it cannot be read or is larger.
+std::optional<std::string> read_small_file(const std::string& path);
 
 // Parses the text of /proc/<pid>/stat. The command name (field 2) is in parentheses and may
 // itself contain spaces and parentheses, so fields are counted from the last ')'.

@@ -181,6 +181,15 @@ std::string status_field(pid_t pid, const std::string& key) {
     return "";
 }
 
+// Children of this test process, zombies included: a stopped session must have been reaped.
+std::vector<pid_t> our_children() {
+    std::vector<pid_t> out;
+    for (const auto& st : read_process_table()) {
+        if (st.ppid == ::getpid()) out.push_back(st.pid);
+    }
+    return out;
+}
+
 bool alive(pid_t pid, std::uint64_t start_time) {
     const auto st = read_proc_stat(pid);
     return st && st->start_time == start_time && !st->dead();
@@ -329,6 +338,7 @@ TEST_P(ProcessRuntimeCodeServer, StartsServesRunsAsSessionUserAndStopsTheWholeGr
     rt->stop(started.id, started.meta, 5s);
     EXPECT_LT(Clock::now() - t0, 5s) << "code-server should exit on SIGTERM, not need SIGKILL";
     EXPECT_TRUE(group_members(pid).empty());
+    EXPECT_TRUE(our_children().empty());
     for (const auto& m : members) EXPECT_FALSE(alive(m.pid, m.start_time)) << "pid " << m.pid;
     EXPECT_EQ(http_status(port, "/healthz"), -1);
 
@@ -589,6 +599,7 @@ TEST_F(ProcessRuntimeTest, StopEscalatesToSigkillAndReachesDescendantsInOtherSes
     EXPECT_GE(took, 1s);  // it waited out the grace period
     EXPECT_LT(took, 6s);
     EXPECT_FALSE(alive(escaped, escaped_st->start_time));
+    EXPECT_TRUE(our_children().empty());
     EXPECT_TRUE(group_members(meta_of(started).at("pgid").get<pid_t>()).empty());
     const auto i = rt->inspect(started.id, s.name, started.meta);
     EXPECT_EQ(i.state, RuntimeState::exited);
@@ -610,6 +621,7 @@ TEST_F(ProcessRuntimeTest, TheLogIsBoundedWhileTheSessionRuns) {
     EXPECT_LT(fs::file_size(log), 4096u);
     EXPECT_EQ(read_text(log).rfind("[medforge] log emptied", 0), 0u);
     rt->stop(started.id, started.meta, 1s);
+    EXPECT_TRUE(our_children().empty());
     rt->remove(started.id, started.meta);
 }
 
@@ -624,6 +636,7 @@ TEST_F(ProcessRuntimeTest, WithoutGpusCudaSeesNone) {
     ASSERT_TRUE(wait_for([&] { return fs::exists(workspace_ / "gpu.txt"); }, 5s));
     EXPECT_EQ(read_text(workspace_ / "gpu.txt"), "cuda=[] gpu=3\n");
     rt->remove(started.id, started.meta);
+    EXPECT_TRUE(our_children().empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -680,9 +693,7 @@ TEST_F(ProcessRuntimeTest, AnExecFailureIsReportedAndTheChildReaped) {
         EXPECT_NE(std::string(e.what()).find("exec"), std::string::npos) << e.what();
     }
     EXPECT_TRUE(rt->list_managed().empty());
-    for (const auto& st : read_process_table()) {
-        EXPECT_FALSE(st.ppid == ::getpid()) << "a child is left: pid " << st.pid;
-    }
+    EXPECT_TRUE(our_children().empty());
 }
 
 TEST_F(ProcessRuntimeTest, AMissingWorkspaceOrDatasetFailsTheStart) {
@@ -695,6 +706,30 @@ TEST_F(ProcessRuntimeTest, AMissingWorkspaceOrDatasetFailsTheStart) {
     s.datasets = {{"ds9", (state_dir_ / "datasets/ds9").string()}};
     EXPECT_THROW(rt->start(s), RuntimeError);
     EXPECT_TRUE(rt->list_managed().empty());
+}
+
+TEST_F(ProcessRuntimeTest, ADatasetTheSessionUserCannotReachFailsOnlyASandboxedStart) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a directory the user cannot enter";
+    REQUIRE_BWRAP();
+    config_.session_process_command = "sleep 60 {port}";
+    const auto locked = root_ / "locked";
+    fs::create_directories(locked / "ds1");
+    fs::permissions(locked, fs::perms(0700));
+    auto s = spec("lcd2abcd");
+    s.datasets = {{"ds1", (locked / "ds1").string()}};
+    config_.session_process_sandbox = "bwrap";
+    try {
+        runtime()->start(s);
+        ADD_FAILURE() << "a sandboxed start accepted a dataset bwrap cannot bind";
+    } catch (const RuntimeError& e) {
+        EXPECT_NE(std::string(e.what()).find("not searchable"), std::string::npos) << e.what();
+    }
+    // Without the sandbox nothing is mounted: the session starts (its code cannot read the data).
+    config_.session_process_sandbox = "none";
+    auto rt = runtime();
+    const auto started = rt->start(s);
+    EXPECT_EQ(rt->inspect(started.id, s.name, started.meta).state, RuntimeState::running);
+    rt->remove(started.id, started.meta);
 }
 
 TEST_F(ProcessRuntimeTest, AWorkspaceTheSessionUserCannotReachFailsTheStart) {
