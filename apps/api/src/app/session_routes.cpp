@@ -232,6 +232,19 @@ http::Response gate(Services& s, http::Request& req) {
     std::optional<db::RunningSession> rs;
     if (auto hit = s.gate_cache.get(*slug, now)) {
         rs = hit->session;
+        if (hit->refresh) {
+            // Refresh ahead, off this request's path, so hot slugs never miss.
+            s.background([&s, slug = *slug] {
+                try {
+                    auto fresh = s.db.with_connection([&](db::Connection& c) {
+                        return db::sessions::find_running_by_slug(c, slug);
+                    });
+                    s.gate_cache.put(slug, std::move(fresh), s.clock.now());
+                } catch (const std::exception&) {
+                    s.gate_cache.erase(slug);  // the next request asks the DB itself
+                }
+            });
+        }
     } else {
         rs = s.db.with_connection(
             [&](db::Connection& c) { return db::sessions::find_running_by_slug(c, *slug); });
@@ -252,7 +265,7 @@ bool gate_inline(Services& s, const http::Request& req) {
     const auto slug = sessions::session_slug_from_host(*host, s.config.domain);
     if (!slug) return true;
     if (!req.principal) return true;  // 401 without I/O (the pipeline resolved what it could)
-    return s.gate_cache.get(*slug, s.clock.now()).has_value();
+    return s.gate_cache.has(*slug, s.clock.now());
 }
 
 }  // namespace

@@ -205,8 +205,23 @@ std::optional<Principal> AuthService::check_and_slide(const std::string& hash,
 std::optional<Principal> AuthService::authenticate_cached(const std::string& token,
                                                           CredentialKind kind) {
     const std::string hash = token_hash(config_.session_secret, token);
-    auto entry = cache_.get(hash, clock_.now());
+    const Micros now = clock_.now();
+    auto entry = cache_.get(hash, now);
     if (!entry || entry->principal.kind != kind) return std::nullopt;
+    if (cache_.claim_refresh(hash, now)) {
+        // Re-read it in the background while it is still served, so a busy credential never
+        // falls out of the cache onto the request path.
+        background_([this, hash, kind] {
+            std::optional<CachedCredential> fresh;
+            try {
+                fresh = load_credential(hash, kind, clock_.now());
+            } catch (const std::exception&) {
+                cache_.erase(hash);  // the next request asks the DB itself
+                return;
+            }
+            cache_.finish_refresh(hash, fresh);
+        });
+    }
     return check_and_slide(hash, *entry);
 }
 
@@ -217,6 +232,14 @@ std::optional<Principal> AuthService::authenticate(const std::string& token, Cre
     if (auto entry = cache_.get(hash, now); entry && entry->principal.kind == kind) {
         return check_and_slide(hash, *entry);
     }
+    auto entry = load_credential(hash, kind, now);
+    if (!entry) return std::nullopt;
+    cache_.put(hash, *entry);
+    return check_and_slide(hash, *entry);
+}
+
+std::optional<CachedCredential> AuthService::load_credential(const std::string& hash,
+                                                             CredentialKind kind, Micros now) {
     auto found = db_.with_connection([&](db::Connection& c) {
         return kind == CredentialKind::session_cookie ? db::auth_sessions::find_by_hash(c, hash)
                                                       : db::access_tokens::find_by_hash(c, hash);
@@ -228,8 +251,7 @@ std::optional<Principal> AuthService::authenticate(const std::string& token, Cre
     entry.expires_at = found->expires_at;
     entry.last_seen_at = found->last_seen_at;
     entry.fetched_at = now;
-    cache_.put(hash, entry);
-    return check_and_slide(hash, entry);
+    return entry;
 }
 
 db::UserRecord AuthService::get_user(const std::string& user_id) {

@@ -93,6 +93,9 @@ class AuthService {
     IssuedLogin issue_login(db::Connection& c, const db::UserRecord& user,
                             const ClientInfo& client);
     std::optional<Principal> check_and_slide(const std::string& hash, CachedCredential entry);
+    // The credential with this hash from the DB (nullopt: unknown or revoked).
+    std::optional<CachedCredential> load_credential(const std::string& hash, CredentialKind kind,
+                                                    Micros now);
     db::UserRecord new_user_record(const std::string& email, const std::string& password_hash,
                                    const std::string& role);
 

@@ -54,6 +54,30 @@ bool TokenCache::claim_slide(const std::string& token_hash, Micros now, Micros i
     return true;
 }
 
+bool TokenCache::claim_refresh(const std::string& token_hash, Micros now) {
+    Shard& s = shard_for(token_hash);
+    std::lock_guard lock(s.mu);
+    auto it = s.map.find(token_hash);
+    if (it == s.map.end() || it->second.refreshing) return false;
+    if (now - it->second.fetched_at <= max_age_ / 2) return false;
+    it->second.refreshing = true;
+    return true;
+}
+
+void TokenCache::finish_refresh(const std::string& token_hash,
+                                const std::optional<CachedCredential>& fresh) {
+    Shard& s = shard_for(token_hash);
+    std::lock_guard lock(s.mu);
+    auto it = s.map.find(token_hash);
+    if (it == s.map.end() || !it->second.refreshing) return;
+    if (fresh) {
+        it->second = *fresh;
+        it->second.refreshing = false;
+    } else {
+        s.map.erase(it);
+    }
+}
+
 std::size_t TokenCache::size() const {
     std::size_t n = 0;
     for (auto& s : shards_) {

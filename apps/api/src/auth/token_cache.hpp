@@ -33,6 +33,7 @@ struct CachedCredential {
     Micros expires_at = 0;  // 0 = no idle expiry (access tokens)
     Micros last_seen_at = 0;
     Micros fetched_at = 0;
+    bool refreshing = false;  // a background re-read is in flight
 };
 
 // In-process cache of token hash → credential, so the common authenticated request does no I/O.
@@ -50,6 +51,13 @@ class TokenCache {
     // token in this process. Updates the cached timestamps when it returns true.
     bool claim_slide(const std::string& token_hash, Micros now, Micros interval,
                      Micros new_expires_at);
+    // Refresh-ahead: true (once) when the entry has lived past half of `max_age`, so the caller
+    // re-reads it in the background while it is still served.
+    bool claim_refresh(const std::string& token_hash, Micros now);
+    // Ends a refresh: replaces the entry with `fresh` (or drops it when nullopt), unless the
+    // entry was erased or replaced meanwhile (a logout here must win over a refresh in flight).
+    void finish_refresh(const std::string& token_hash,
+                        const std::optional<CachedCredential>& fresh);
     std::size_t size() const;
 
   private:

@@ -55,7 +55,19 @@ std::optional<GateCache::Hit> GateCache::get(const std::string& slug, Micros now
         sh.map.erase(it);
         return std::nullopt;
     }
-    return Hit{it->second.session};
+    Hit hit{it->second.session, false};
+    if (now - it->second.at > ttl_ / 2 && !it->second.refreshing) {
+        it->second.refreshing = true;
+        hit.refresh = true;
+    }
+    return hit;
+}
+
+bool GateCache::has(const std::string& slug, Micros now) {
+    auto& sh = shard(slug);
+    std::lock_guard lk(sh.mu);
+    auto it = sh.map.find(slug);
+    return it != sh.map.end() && now >= it->second.at && now - it->second.at <= ttl_;
 }
 
 void GateCache::put(const std::string& slug, std::optional<db::RunningSession> session,

@@ -31,8 +31,13 @@ class GateCache {
 
     struct Hit {
         std::optional<db::RunningSession> session;  // nullopt: known not running
+        // Past half its life and nobody refreshing it yet: the caller should refresh it in the
+        // background (the entry is still served until it expires).
+        bool refresh = false;
     };
     std::optional<Hit> get(const std::string& slug, Micros now);
+    // Whether get() would hit, without touching the entry.
+    bool has(const std::string& slug, Micros now);
     void put(const std::string& slug, std::optional<db::RunningSession> session, Micros now);
     void erase(const std::string& slug);
 
@@ -40,6 +45,7 @@ class GateCache {
     struct Entry {
         std::optional<db::RunningSession> session;
         Micros at = 0;
+        bool refreshing = false;
     };
     struct Shard {
         std::mutex mu;

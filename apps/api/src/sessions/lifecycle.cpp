@@ -114,6 +114,7 @@ std::vector<DatasetMount> SessionService::dataset_mounts() {
 }
 
 CreateResult SessionService::create(const CreateRequest& req) {
+    const auto requested = std::chrono::steady_clock::now();
     if (req.tier == "private") {
         throw ApiError(501, "tier_not_available", "The private tier is not available yet.");
     }
@@ -207,9 +208,9 @@ CreateResult SessionService::create(const CreateRequest& req) {
             std::lock_guard lk(mu_);
             ++background_starts_;
         }
-        std::thread([this, s, from_snapshot, image, cid = req.correlation_id] {
+        std::thread([this, s, from_snapshot, image, cid = req.correlation_id, requested] {
             try {
-                start_session(s, from_snapshot, image, cid);
+                start_session(s, from_snapshot, image, cid, requested);
             } catch (const std::exception& e) {
                 log::error("session.start_crashed", {{"session_id", s.id}, {"error", e.what()}});
             }
@@ -219,7 +220,7 @@ CreateResult SessionService::create(const CreateRequest& req) {
         }).detach();
         return {s, false};
     }
-    start_session(s, from_snapshot, image, req.correlation_id);
+    start_session(s, from_snapshot, image, req.correlation_id, requested);
     auto now_row =
         db_.with_connection([&](db::Connection& c) { return db::sessions::find(c, s.id); });
     if (!now_row) throw ApiError(500, "session_start_failed", "The session vanished.");
@@ -234,7 +235,8 @@ CreateResult SessionService::create(const CreateRequest& req) {
 }
 
 void SessionService::start_session(db::SessionRecord s, std::optional<std::string> from_snapshot,
-                                   const std::string& image, const std::string& cid) {
+                                   const std::string& image, const std::string& cid,
+                                   std::chrono::steady_clock::time_point requested) {
     struct Done {
         SessionService& self;
         std::string id;
@@ -291,6 +293,7 @@ void SessionService::start_session(db::SessionRecord s, std::optional<std::strin
         spec.gpu_id = s.gpu_id;
         spec.workspace_path = mount;
         spec.datasets = dataset_mounts();
+        const auto runtime_begin = std::chrono::steady_clock::now();
         started = runtime_.start(spec);
         db::sessions::TransitionFields rf;
         rf.container_id = started->id;
@@ -335,15 +338,30 @@ void SessionService::start_session(db::SessionRecord s, std::optional<std::strin
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
+        const auto ready_at = std::chrono::steady_clock::now();
         db::sessions::TransitionFields f;
         f.set_started_at = true;
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - t0)
-                            .count();
         const bool moved = db_.with_connection([&](db::Connection& c) {
-            return db::sessions::transition(c, s.id, "starting", "running", clock_.now(),
-                                            "Running (ready in " + std::to_string(ms) + " ms)", f);
+            return db::sessions::transition(c, s.id, "starting", "running", clock_.now(), "Running",
+                                            f);
         });
+        // The API's own share of the create: everything but the runtime's start and the wait for
+        // the IDE (allocation, checks, workspace, database writes).
+        const auto done_at = std::chrono::steady_clock::now();
+        auto as_ms = [](auto d) {
+            return std::chrono::duration_cast<std::chrono::microseconds>(d).count() / 1000.0;
+        };
+        const double total_ms = as_ms(done_at - requested);
+        const double overhead_ms = as_ms(runtime_begin - requested) + as_ms(done_at - ready_at);
+        const auto ms = static_cast<long long>(total_ms);
+        if (moved) {
+            log::info("session.start_timing",
+                      {{"session_id", s.id},
+                       {"total_ms", total_ms},
+                       {"api_overhead_ms", overhead_ms},
+                       {"runtime_and_ide_ms", as_ms(ready_at - runtime_begin)},
+                       {"correlation_id", cid}});
+        }
         if (!moved) {
             teardown();
             wake();

@@ -93,7 +93,8 @@ class SessionService {
 
   private:
     void start_session(db::SessionRecord s, std::optional<std::string> from_snapshot,
-                       const std::string& image, const std::string& correlation_id);
+                       const std::string& image, const std::string& correlation_id,
+                       std::chrono::steady_clock::time_point requested);
     void finish_stop(const db::SessionRecord& s, const std::string& correlation_id);
     void reconcile(const db::SessionRecord& s, Micros now);
     void fail_dead(const db::SessionRecord& s, const std::string& from, const std::string& why);

@@ -869,8 +869,27 @@ def _binaries_present():
     require_binaries()
     yield
     _drop_pool.shutdown(wait=True)
+    _kill_leftover_ides()
     import shutil
     shutil.rmtree(SHARED_TMP, ignore_errors=True)
+
+
+def _kill_leftover_ides() -> None:
+    """Session processes whose API was SIGKILLed on purpose and never told to stop them (they are
+    meant to outlive their API) would outlive the test run: end those started from SHARED_TMP."""
+    marker = str(SHARED_TMP).encode()
+    for pid_dir in pathlib.Path("/proc").iterdir():
+        if not pid_dir.name.isdigit() or int(pid_dir.name) == os.getpid():
+            continue
+        try:
+            cmdline = (pid_dir / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in cmdline:
+            try:
+                os.kill(int(pid_dir.name), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ def session_env(**extra: str) -> dict[str, str]:
         "SESSION_POLL_INTERVAL_SECONDS": "1",
         "SESSION_CONTAINER_START_TIMEOUT_SECONDS": "15",
         "SESSION_CONTAINER_STOP_TIMEOUT_SECONDS": "3",
+        # a test's teardown (SIGTERM) stops its sessions, so no IDE outlives its test
+        "SESSION_STOP_ON_SHUTDOWN": "true",
     }
     env.update(extra)
     return env

@@ -76,5 +76,10 @@ def test_create_to_ready_p50(cs_server):
         api.post(f"/api/v1/sessions/{s['id']}/stop", token=u.token)
         wait_status(api, u, s["id"], "stopped", deadline_s=30)
     times.sort()
-    print(f"create -> IDE ready over 5 rounds: p50 {times[2]:.2f} s, all {[round(t, 2) for t in times]}")
+    timing = [r for r in cs_server.log_records() if r.get("event") == "session.start_timing"]
+    assert len(timing) == 5
+    overhead = sorted(r["api_overhead_ms"] for r in timing)
+    assert all(0 < r["api_overhead_ms"] < r["total_ms"] for r in timing)
+    print(f"create -> IDE ready over 5 rounds: p50 {times[2]:.2f} s, all {[round(t, 2) for t in times]}; "
+          f"API overhead p50 {overhead[2]:.1f} ms, all {[round(o, 1) for o in overhead]}")
     assert times[2] < 30

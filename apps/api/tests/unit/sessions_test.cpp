@@ -63,7 +63,13 @@ TEST(GateCache, ServesFreshEntriesAndForgetsOldOnes) {
     auto hit = cache.get("abcdefgh", 100 + kMicrosPerSecond);
     ASSERT_TRUE(hit && hit->session);
     EXPECT_EQ(hit->session->upstream, "127.0.0.1:1");
+    EXPECT_FALSE(hit->refresh);  // young
+    EXPECT_TRUE(cache.has("abcdefgh", 100 + kMicrosPerSecond));
+    // Past half its life: one caller is told to refresh it, the others are not.
+    EXPECT_TRUE(cache.get("abcdefgh", 100 + kMicrosPerSecond + 500000)->refresh);
+    EXPECT_FALSE(cache.get("abcdefgh", 100 + kMicrosPerSecond + 600000)->refresh);
     EXPECT_FALSE(cache.get("abcdefgh", 100 + 3 * kMicrosPerSecond).has_value());
+    EXPECT_FALSE(cache.has("abcdefgh", 100 + 3 * kMicrosPerSecond));
     cache.put("zzzzzzzz", std::nullopt, 100);
     hit = cache.get("zzzzzzzz", 200);
     ASSERT_TRUE(hit);

@@ -34,6 +34,28 @@ TEST(TokenCache, ServesEntriesForAtMostMaxAge) {
     EXPECT_FALSE(cache.get("other", kStart).has_value());
 }
 
+TEST(TokenCache, RefreshAheadOncePastHalfLifeAndLogoutWins) {
+    TokenCache cache(5 * kSecond);
+    cache.put("h1", entry("u1", kStart, kStart));
+    EXPECT_FALSE(cache.claim_refresh("h1", kStart + 2 * kSecond));  // young
+    EXPECT_TRUE(cache.claim_refresh("h1", kStart + 3 * kSecond));
+    EXPECT_FALSE(cache.claim_refresh("h1", kStart + 3 * kSecond));  // one refresh at a time
+    cache.finish_refresh("h1", entry("u1", kStart + 3 * kSecond, kStart));
+    auto e = cache.get("h1", kStart + 7 * kSecond);  // served from the refreshed entry
+    ASSERT_TRUE(e);
+    EXPECT_FALSE(e->refreshing);
+    // A refresh that finds the credential gone drops the entry.
+    EXPECT_TRUE(cache.claim_refresh("h1", kStart + 6 * kSecond));
+    cache.finish_refresh("h1", std::nullopt);
+    EXPECT_FALSE(cache.get("h1", kStart + 6 * kSecond));
+    // A logout (erase) during a refresh wins: the late refresh does not bring the entry back.
+    cache.put("h2", entry("u2", kStart, kStart));
+    EXPECT_TRUE(cache.claim_refresh("h2", kStart + 3 * kSecond));
+    cache.erase("h2");
+    cache.finish_refresh("h2", entry("u2", kStart + 3 * kSecond, kStart));
+    EXPECT_FALSE(cache.get("h2", kStart + 3 * kSecond));
+}
+
 TEST(TokenCache, PutReplaces) {
     TokenCache cache(5 * kSecond);
     cache.put("h1", entry("u1", kStart, kStart));
