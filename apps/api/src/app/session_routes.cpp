@@ -71,6 +71,14 @@ json session_json(const Config& c, const db::SessionRecord& s) {
             {"error_message", s.error_message ? json(*s.error_message) : json(nullptr)}};
 }
 
+json gpu_json(const db::GpuRecord& g) {
+    return {{"id", g.id},
+            {"name", g.name},
+            {"uuid", g.uuid ? json(*g.uuid) : json(nullptr)},
+            {"enabled", g.enabled},
+            {"session_id", g.session_id ? json(*g.session_id) : json(nullptr)}};
+}
+
 sessions::SessionService& service(Services& s) {
     if (s.sessions == nullptr) {
         throw ApiError(503, "runtime_unavailable", "The sessions plane is not running.");
@@ -430,14 +438,7 @@ void register_session_routes(http::Router& router, Services& s) {
                         auto gpus = s.db.with_connection(
                             [](db::Connection& c) { return db::sessions::list_gpus(c); });
                         json items = json::array();
-                        for (const auto& g : gpus) {
-                            items.push_back({{"id", g.id},
-                                             {"name", g.name},
-                                             {"uuid", g.uuid ? json(*g.uuid) : json(nullptr)},
-                                             {"enabled", g.enabled},
-                                             {"session_id",
-                                              g.session_id ? json(*g.session_id) : json(nullptr)}});
-                        }
+                        for (const auto& g : gpus) items.push_back(gpu_json(g));
                         return http::ok(req, items);
                     },
                 .summary = "GPUs with their enabled flag and the active session holding each",
@@ -473,13 +474,7 @@ void register_session_routes(http::Router& router, Services& s) {
                         log::info("gpu.enabled_changed", {{"gpu_id", gpu->id},
                                                           {"enabled", gpu->enabled},
                                                           {"by", req.principal->user_id}});
-                        return http::ok(
-                            req, {{"id", gpu->id},
-                                  {"name", gpu->name},
-                                  {"uuid", gpu->uuid ? json(*gpu->uuid) : json(nullptr)},
-                                  {"enabled", gpu->enabled},
-                                  {"session_id",
-                                   gpu->session_id ? json(*gpu->session_id) : json(nullptr)}});
+                        return http::ok(req, gpu_json(*gpu));
                     },
                 .summary = "Enable or disable a GPU (a GPU in use stays with its session until "
                            "it ends)",

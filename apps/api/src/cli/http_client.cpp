@@ -198,23 +198,6 @@ std::string BaseUrl::host_header() const {
     return h;
 }
 
-std::string percent_encode(std::string_view s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xF]);
-        }
-    }
-    return out;
-}
-
 HttpReply send_request(const BaseUrl& base, const HttpRequest& req, std::chrono::seconds deadline) {
     asio::io_context ioc;
     std::optional<ssl::context> tls;

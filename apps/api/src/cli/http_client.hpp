@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/strings.hpp"
+
 namespace medforge::cli {
 
 // The API's base URL: `http[s]://host[:port][/prefix]`.
@@ -26,9 +28,6 @@ struct BaseUrl {
     // "host" or "host:port" (brackets around IPv6), for the Host header.
     std::string host_header() const;
 };
-
-// Percent-encodes everything but RFC 3986 unreserved characters (for a query value).
-std::string percent_encode(std::string_view s);
 
 // The request could not be completed: resolution, connection, TLS, deadline, or a malformed or
 // oversized answer. what() is a message for the user.

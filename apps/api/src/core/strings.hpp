@@ -8,6 +8,8 @@ namespace medforge {
 
 // Strips spaces, tabs, CR and LF from both ends.
 std::string_view trim(std::string_view s);
+// Percent-encodes everything but RFC 3986 unreserved characters (a path segment or query value).
+std::string percent_encode(std::string_view s);
 
 // Splits on every `sep` (empty pieces kept: "a,,b" → {"a", "", "b"}).
 std::vector<std::string_view> split(std::string_view s, char sep);

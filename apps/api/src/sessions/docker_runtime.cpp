@@ -9,6 +9,7 @@
 
 #include "core/log.hpp"
 #include "core/net.hpp"
+#include "core/strings.hpp"
 
 namespace medforge::sessions {
 
@@ -18,25 +19,6 @@ using nlohmann::json;
 
 constexpr std::string_view kApiPrefix = "/v1.41";
 constexpr std::size_t kMaxDaemonMessage = 400;
-
-// Percent-encodes all but RFC 3986 unreserved characters (path segments and query values).
-std::string url_encode(std::string_view s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size());
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xF]);
-        }
-    }
-    return out;
-}
 
 // The daemon's `message` (or the raw body), cut short and reduced to printable ASCII, so it is
 // fit for sessions.error_message, an API answer and a log line whatever the daemon sent.
@@ -261,7 +243,7 @@ void DockerRuntime::health() {
 
 void DockerRuntime::ensure_network() {
     const std::string& name = config_.public_sessions_network;
-    const auto found = call("GET", "/networks/" + url_encode(name));
+    const auto found = call("GET", "/networks/" + percent_encode(name));
     if (found.status == 200) return;
     if (found.status != 404) fail("inspect of network " + name, found);
     const auto created = call("POST", "/networks/create", network_create_body(config_).dump());
@@ -277,7 +259,7 @@ void DockerRuntime::ensure_network() {
 void DockerRuntime::discard(const std::string& id_or_name) noexcept {
     try {
         const auto r =
-            call("DELETE", "/containers/" + url_encode(id_or_name) + "?force=true&v=true");
+            call("DELETE", "/containers/" + percent_encode(id_or_name) + "?force=true&v=true");
         if (r.status == 204 || r.status == 404) return;
         log::warn("runtime.docker.cleanup_failed",
                   {{"container", id_or_name}, {"error", daemon_message(r)}});
@@ -293,7 +275,7 @@ StartResult DockerRuntime::start(const StartSpec& spec) {
 
     DockerReply created;
     try {
-        created = call("POST", "/containers/create?name=" + url_encode(spec.name), body);
+        created = call("POST", "/containers/create?name=" + percent_encode(spec.name), body);
     } catch (const RuntimeError&) {
         // The answer was lost, not refused: the daemon may have created it anyway.
         discard(spec.name);
@@ -307,7 +289,7 @@ StartResult DockerRuntime::start(const StartSpec& spec) {
     }
 
     try {
-        const auto started = call("POST", "/containers/" + url_encode(id) + "/start");
+        const auto started = call("POST", "/containers/" + percent_encode(id) + "/start");
         if (started.status != 204 && started.status != 304) {
             fail("start of " + spec.name, started);
         }
@@ -327,7 +309,7 @@ Inspection DockerRuntime::inspect(const std::string& id, const std::string& name
                                   const std::string& /*meta*/) {
     for (const std::string* ref : {&id, &name}) {
         if (ref->empty()) continue;
-        const auto reply = call("GET", "/containers/" + url_encode(*ref) + "/json");
+        const auto reply = call("GET", "/containers/" + percent_encode(*ref) + "/json");
         if (reply.status == 404) continue;
         if (reply.status != 200) fail("inspect of " + *ref, reply);
         return inspection_from_json(parse_body(reply, "inspect of " + *ref),
@@ -340,7 +322,7 @@ void DockerRuntime::stop(const std::string& id, const std::string& /*meta*/,
                          std::chrono::seconds grace) {
     if (id.empty()) return;
     const auto reply = call("POST",
-                            "/containers/" + url_encode(id) + "/stop?t=" +
+                            "/containers/" + percent_encode(id) + "/stop?t=" +
                                 std::to_string(std::max<std::int64_t>(grace.count(), 0)),
                             std::nullopt, grace + kStopSlack);
     // 304: already stopped; 404: already gone.
@@ -350,7 +332,7 @@ void DockerRuntime::stop(const std::string& id, const std::string& /*meta*/,
 
 void DockerRuntime::remove(const std::string& id, const std::string& /*meta*/) {
     if (id.empty()) return;
-    const auto reply = call("DELETE", "/containers/" + url_encode(id) + "?force=true&v=true");
+    const auto reply = call("DELETE", "/containers/" + percent_encode(id) + "?force=true&v=true");
     if (reply.status == 204 || reply.status == 404) return;
     fail("remove of " + id, reply);
 }
@@ -359,7 +341,7 @@ std::vector<ManagedObject> DockerRuntime::list_managed() {
     // The daemon's name filter matches substrings; the prefix is checked below.
     const json filters{{"name", json::array({std::string(kSessionNamePrefix)})}};
     const auto reply =
-        call("GET", "/containers/json?all=true&filters=" + url_encode(filters.dump()));
+        call("GET", "/containers/json?all=true&filters=" + percent_encode(filters.dump()));
     if (reply.status != 200) fail("list of containers", reply);
     const json list = parse_body(reply, "list of containers");
     if (!list.is_array()) throw RuntimeError("docker list of containers: not a JSON array");

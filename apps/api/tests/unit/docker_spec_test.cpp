@@ -27,19 +27,7 @@ using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
 // RuntimeState as text, so a failed expectation names the states.
-std::string state_name(RuntimeState s) {
-    switch (s) {
-        case RuntimeState::running:
-            return "running";
-        case RuntimeState::exited:
-            return "exited";
-        case RuntimeState::missing:
-            return "missing";
-        case RuntimeState::unknown:
-            return "unknown";
-    }
-    return "?";
-}
+std::string state_name(RuntimeState s) { return std::string(to_string(s)); }
 
 StartSpec sample_spec() {
     StartSpec s;
