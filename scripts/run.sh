@@ -18,7 +18,8 @@ export DATABASE_URL="${DATABASE_URL:-sqlite://./var/medforge.db}"
 CODE_SERVER=$(scripts/setup-code-server.sh)
 export SESSION_RUNTIME="${SESSION_RUNTIME:-process}"
 export WORKSPACE_STORE="${WORKSPACE_STORE:-dir}"
-export SESSION_PROCESS_COMMAND="${SESSION_PROCESS_COMMAND:-$CODE_SERVER --auth none --bind-addr 127.0.0.1:{port} --disable-telemetry {workspace}}"
+DEFAULT_COMMAND="$CODE_SERVER --auth none --bind-addr 127.0.0.1:{port} --disable-telemetry {workspace}"
+export SESSION_PROCESS_COMMAND="${SESSION_PROCESS_COMMAND:-$DEFAULT_COMMAND}"
 export SESSION_STOP_ON_SHUTDOWN="${SESSION_STOP_ON_SHUTDOWN:-true}"
 STATE_ROOT="$(pwd)/var"
 if ((EUID == 0)) && ! runuser -u medforge-session -- test -x "$STATE_ROOT" 2>/dev/null; then
@@ -66,8 +67,8 @@ cat <<BANNER
   Sessions (code-server on a free GPU id; workspaces in ${WORKSPACE_DIR_ROOT}):
     curl -b 'medforge_session=<cookie>' -X POST http://${API_BIND}/api/v1/sessions -d '{}'
     -> {"session": {"slug": "...", "status": "running", ...}}; the gate names its upstream:
-    curl -b 'medforge_session=<cookie>' -H 'Host: s-<slug>.medforge.localhost' \
-      -D - http://${API_BIND}/api/v1/auth/session-proxy    # X-Medforge-Upstream: 127.0.0.1:<port>
+    curl -D - -b 'medforge_session=<cookie>' -H 'Host: s-<slug>.medforge.localhost' \\
+      http://${API_BIND}/api/v1/auth/session-proxy     # -> X-Medforge-Upstream: 127.0.0.1:<port>
     then open http://127.0.0.1:<port>/ — that is the session's VS Code.
 
   Ctrl-C stops the API (and every session, with a snapshot) and the scoring worker.

@@ -241,8 +241,12 @@ void SessionService::start_session(db::SessionRecord s, std::optional<std::strin
         SessionService& self;
         std::string id;
         ~Done() {
+            // The recovery loop skips sessions whose start is in flight here; wake it now that
+            // this one is settled (a stop that arrived during the start is finished at once).
             std::lock_guard lk(self.mu_);
             self.starts_in_flight_.erase(id);
+            self.woken_ = true;
+            self.cv_.notify_all();
         }
     } done{*this, s.id};
     const auto t0 = std::chrono::steady_clock::now();

@@ -196,7 +196,9 @@ def test_start_timeout(server_factory):
 
 
 def test_stop_during_start_wins(server_factory):
-    srv = start_session_server(server_factory, SESSION_PROCESS_COMMAND=fake_ide_command("--delay", "2"))
+    # a long poll interval: the stop must be finished by the wake-ups, not by a periodic pass
+    srv = start_session_server(server_factory, SESSION_PROCESS_COMMAND=fake_ide_command("--delay", "2"),
+                               SESSION_POLL_INTERVAL_SECONDS="60")
     api = srv.api
     u = api.signup()
     result = {}
@@ -207,7 +209,7 @@ def test_stop_during_start_wins(server_factory):
     assert ok(api.post(f"/api/v1/sessions/{sid}/stop", token=u.token), 202)
     t.join(scaled(30))
     problem(result["r"], 409, "session_stopped_during_start")
-    s = wait_status(api, u, sid, "stopped")
+    s = wait_status(api, u, sid, "stopped", deadline_s=5)
     assert s["status"] == "stopped"
     # nothing left listening
     assert srv.db.query("SELECT COUNT(*) FROM sessions WHERE active_gpu_id IS NOT NULL") == [("0",)]
