@@ -72,7 +72,7 @@ std::optional<IdeHealth> probe_ide(const std::string& upstream, std::chrono::mil
     }
     std::string resp;
     char buf[4096];
-    while (resp.size() < 64 * 1024) {
+    while (resp.size() < std::size_t{64} * 1024) {
         if (!wait_for(fd.get(), POLLIN, deadline)) break;
         const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
         if (n < 0) {
