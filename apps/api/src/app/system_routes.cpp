@@ -21,6 +21,21 @@ http::Response plain_json(nlohmann::json body, int status = 200) {
 
 namespace {
 
+// The recovery loop of this process: finished and failed passes, and whether it holds the lease.
+std::string recovery_metrics(sessions::SessionService& svc) {
+    const auto st = svc.loop_status();
+    return "# HELP medforge_session_recovery_passes_total Recovery passes run by this process.\n"
+           "# TYPE medforge_session_recovery_passes_total counter\n"
+           "medforge_session_recovery_passes_total{result=\"ok\"} " +
+           std::to_string(st.passes - st.failed_passes) +
+           "\nmedforge_session_recovery_passes_total{result=\"failed\"} " +
+           std::to_string(st.failed_passes) +
+           "\n# HELP medforge_session_recovery_lease 1 when this process holds the recovery "
+           "lease.\n# TYPE medforge_session_recovery_lease "
+           "gauge\nmedforge_session_recovery_lease " +
+           std::to_string(st.holds_lease ? 1 : 0) + "\n";
+}
+
 // Sessions by status (active ones) and enabled GPUs with no active session.
 std::string session_metrics(Services& s) {
     return s.db.with_connection([&](db::Connection& c) {
@@ -199,6 +214,7 @@ void register_system_routes(http::Router& router, Services& s) {
                         try {
                             r.body += scoring_metrics(s);
                             r.body += session_metrics(s);
+                            if (s.sessions != nullptr) r.body += recovery_metrics(*s.sessions);
                         } catch (const std::exception&) {
                             // The DB is down: /readyz says so; the process metrics still render.
                         }

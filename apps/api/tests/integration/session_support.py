@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import pathlib
 import time
@@ -113,3 +114,17 @@ def read_events(api, user, sid, timeout=30.0, headers=None):
 
 def db_sessions(server, where="1=1"):
     return server.db.query(f"SELECT id, status, gpu_id, active_gpu_id, error_message FROM sessions WHERE {where}")
+
+
+def recovery_passes(server) -> int:
+    """Recovery passes this server has finished (ok + failed), from /metrics."""
+    text = server.api.get("/metrics").text
+    return sum(int(m) for m in re.findall(r'^medforge_session_recovery_passes_total\{result="\w+"\} (\d+)$',
+                                           text, re.M))
+
+
+def wait_recovery_passes(server, n: int, deadline_s: float = 15.0) -> None:
+    """Waits until `n` more recovery passes have finished (instead of sleeping)."""
+    start = recovery_passes(server)
+    wait_until(lambda: recovery_passes(server) >= start + n, scaled(deadline_s), 0.1,
+               message=f"{n} recovery passes")

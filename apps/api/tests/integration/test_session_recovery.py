@@ -4,14 +4,16 @@ stop cycles with the API SIGKILLed at random moments — after which the service
 import json
 import os
 import random
+import re
 import signal
 import threading
 import time
 
 import pytest
+import requests
 
 from conftest import ok, problem, run_threads, scaled, wait_until
-from session_support import (create, db_sessions, gate, get_session, healthz, login_admin,
+from session_support import (wait_recovery_passes, create, db_sessions, gate, get_session, healthz, login_admin,
                              session_env, session_host, snapshots, start_session_server,
                              wait_status, workspace_path)
 
@@ -80,7 +82,7 @@ def test_api_sigkill_sessions_are_readopted(server_factory):
     assert healthz(f"127.0.0.1:{info['port']}").status_code == 200  # survived the API
     srv.proc = None
     srv.spawn().wait_ready()
-    time.sleep(scaled(2.5))  # a couple of recovery passes
+    wait_recovery_passes(srv, 2)  # two full passes over the re-adopted session
     assert get_session(srv.api, u, s["id"])["status"] == "running"
     assert gate(srv.api, u.token, session_host(s["slug"])).status_code == 200
     srv.api.post(f"/api/v1/sessions/{s['id']}/stop", token=u.token)
@@ -118,11 +120,18 @@ def test_sigkill_during_create_stop_cycles_then_invariants_hold(server_factory):
         u = rng.choice(users)
         action = rng.random()
         cur = api.get("/api/v1/sessions/current", token=u.token).json()["data"]["session"]
-        if cur is None or action < 0.5:
-            t = threading.Thread(target=lambda: create(api, u, wait=rng.random() < 0.5), daemon=True)
-        else:
-            t = threading.Thread(target=lambda: api.post(f"/api/v1/sessions/{cur['id']}/stop", token=u.token),
-                                 daemon=True)
+        wait = rng.random() < 0.5
+
+        def call(u=u, cur=cur, action=action, wait=wait):
+            try:  # the API may be SIGKILLed under this request: that is the point
+                if cur is None or action < 0.5:
+                    create(api, u, wait=wait)
+                else:
+                    api.post(f"/api/v1/sessions/{cur['id']}/stop", token=u.token)
+            except requests.RequestException:
+                pass
+
+        t = threading.Thread(target=call, daemon=True)
         t.start()
         if rng.random() < 0.3:
             time.sleep(rng.uniform(0, 0.4))
@@ -156,3 +165,24 @@ def test_sigkill_during_create_stop_cycles_then_invariants_hold(server_factory):
             ws = srv.db.query(f"SELECT user_id FROM sessions WHERE id = '{sid}'")[0][0]
             assert snapshots(srv, {"id": sid, "user_id": ws}), f"stopped {sid} has no snapshot"
     assert [r for r in rows if r[1] == "running"] == []
+
+
+def lease_held(server) -> bool:
+    return re.search(r"^medforge_session_recovery_lease 1$", server.api.get("/metrics").text,
+                     re.M) is not None
+
+
+def test_one_recovery_loop_per_database(server_factory):
+    a = start_session_server(server_factory)
+    b = server_factory.start(env=session_env(), db=a.db)
+    assert wait_until(lambda: lease_held(a) != lease_held(b) and (lease_held(a) or lease_held(b)),
+                      scaled(10), 0.1)
+    holder, standby = (a, b) if lease_held(a) else (b, a)
+    assert holder.api.get("/readyz").json()["checks"]["recovery_loop"] == "ok"
+    assert standby.api.get("/readyz").json()["checks"]["recovery_loop"] == "standby"
+    wait_recovery_passes(holder, 2)
+    assert not lease_held(standby)  # still standing by while the holder renews
+    # the holder goes away: the other takes over (its process is gone on this host: at once)
+    assert holder.stop() == 0
+    assert wait_until(lambda: lease_held(standby), scaled(10), 0.1)
+    assert standby.api.get("/readyz").json()["checks"]["recovery_loop"] == "ok"

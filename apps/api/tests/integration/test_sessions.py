@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import problem, ok, ok_list, wait_until, scaled, fake_ide_command
-from session_support import (IS_ROOT, create, db_sessions, gate, get_session, healthz, login_admin,
+from session_support import (IS_ROOT, wait_recovery_passes, create, db_sessions, gate, get_session, healthz, login_admin,
                              read_events, session_env, session_host, snapshots, start_session_server,
                              wait_status, workspace_path)
 
@@ -283,8 +283,13 @@ def test_idle_session_is_stopped(server_factory):
 def test_busy_session_is_not_stopped_for_idleness(server_factory):
     srv = start_session_server(server_factory, SESSION_IDLE_TIMEOUT_SECONDS="2")
     u = srv.api.signup()
+    t0 = time.monotonic()
     s = ok(create(srv.api, u), 201)["session"]
-    time.sleep(scaled(4))
+    # recovery passes until the session is older than the 2 s idle window, then one more: each
+    # looked at its (fresh) heartbeat and left it running
+    while time.monotonic() - t0 < 2.5:
+        wait_recovery_passes(srv, 1)
+    wait_recovery_passes(srv, 1)
     assert get_session(srv.api, u, s["id"])["status"] == "running"
 
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from conftest import ok, problem, scaled, wait_until, shared_tmp
-from session_support import (create, db_sessions, gate, get_session, login_admin, session_host,
+from session_support import (wait_recovery_passes, create, db_sessions, gate, get_session, login_admin, session_host,
                              start_session_server, wait_status)
 
 DOCKER_HOST = os.environ.get("MEDFORGE_TEST_DOCKER_HOST", "")
@@ -151,7 +151,7 @@ def test_daemon_unreachable_then_back(dsrv, link_dir):
         assert any(e["loc"] == ["runtime"] for e in body["errors"])
         problem(create(api, b), 503, "runtime_unavailable")
         assert len(db_sessions(dsrv)) == 1  # no row for the refused create
-        time.sleep(scaled(2.5))  # recovery passes fail meanwhile; nothing is declared dead
+        wait_recovery_passes(dsrv, 2)  # passes fail meanwhile; nothing is declared dead
         assert get_session(api, a, sa["id"])["status"] == "running"
         assert dsrv.db.query("SELECT COUNT(*) FROM sessions WHERE active_gpu_id IS NOT NULL") == [("1",)]
     finally:
