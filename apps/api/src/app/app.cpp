@@ -41,7 +41,7 @@ Services::Services(const Config& c, db::Database& d, const Clock& clk)
            [this](std::function<void()> fn) { background(std::move(fn)); }),
       bundles(),
       scorer(d, c, clk, bundles, scoring::make_owner_id("api")),
-      gate_cache(2 * kMicrosPerSecond) {}
+      gate_cache(5 * kMicrosPerSecond) {}
 
 void register_all_routes(http::Router& router, Services& s) {
     register_system_routes(router, s);

@@ -216,13 +216,16 @@ http::Response gate_ok(const db::RunningSession& rs, const std::string& user_id)
     http::Response r;
     r.status = 200;
     r.content_type = "text/plain";
+    r.headers.reserve(8);  // these two, then the pipeline's standard ones
     r.set_header("X-Medforge-Upstream", rs.upstream);
     r.set_header("X-Medforge-User", user_id);
-    r.set_header("Cache-Control", "no-store");
     return r;
 }
 
-http::Response gate(Services& s, http::Request& req) {
+// The gate's decision (the sessions spec's order). With `may_block` false it answers only from
+// the caches and returns nullopt when the slug's answer is not cached (the caller then asks again
+// on the blocking pool, with `may_block` true).
+std::optional<http::Response> gate(Services& s, http::Request& req, bool may_block) {
     const auto host = req.header("host");
     const auto slug =
         host ? sessions::session_slug_from_host(*host, s.config.domain) : std::nullopt;
@@ -233,13 +236,15 @@ http::Response gate(Services& s, http::Request& req) {
         throw unauthenticated();
     }
     if (!req.principal) {
+        // The pipeline resolved the credential already when it could (cache or DB).
+        if (req.credential_resolved) throw unauthenticated();
         req.principal = s.auth.authenticate(req.credential, req.credential_kind);
         if (!req.principal) throw unauthenticated();
     }
     const Micros now = s.clock.now();
     std::optional<db::RunningSession> rs;
     if (auto hit = s.gate_cache.get(*slug, now)) {
-        rs = hit->session;
+        rs = std::move(hit->session);
         if (hit->refresh) {
             // Refresh ahead, off this request's path, so hot slugs never miss.
             s.background([&s, slug = *slug] {
@@ -253,6 +258,8 @@ http::Response gate(Services& s, http::Request& req) {
                 }
             });
         }
+    } else if (!may_block) {
+        return std::nullopt;
     } else {
         rs = s.db.with_connection(
             [&](db::Connection& c) { return db::sessions::find_running_by_slug(c, *slug); });
@@ -265,17 +272,6 @@ http::Response gate(Services& s, http::Request& req) {
     return gate_ok(*rs, req.principal->user_id);
 }
 
-// The gate can answer on the I/O thread when the credential is resolved (or absent) and the
-// slug's answer is cached (or the host is not a session host at all).
-bool gate_inline(Services& s, const http::Request& req) {
-    const auto host = req.header("host");
-    if (!host) return true;
-    const auto slug = sessions::session_slug_from_host(*host, s.config.domain);
-    if (!slug) return true;
-    if (!req.principal) return true;  // 401 without I/O (the pipeline resolved what it could)
-    return s.gate_cache.has(*slug, s.clock.now());
-}
-
 }  // namespace
 
 void register_session_routes(http::Router& router, Services& s) {
@@ -283,8 +279,8 @@ void register_session_routes(http::Router& router, Services& s) {
                 .pattern = "/api/v1/auth/session-proxy",
                 .access = http::Access::anon,
                 .exec = http::Exec::blocking,
-                .handler = [&s](http::Request& req) { return gate(s, req); },
-                .inline_when = [&s](const http::Request& req) { return gate_inline(s, req); },
+                .handler = [&s](http::Request& req) { return *gate(s, req, true); },
+                .try_inline = [&s](http::Request& req) { return gate(s, req, false); },
                 .cookie_credential_only = true,
                 .summary = "Forward-auth check for a session host (Caddy): 200 with "
                            "X-Medforge-Upstream and X-Medforge-User, else 401/403/404",

@@ -162,15 +162,15 @@ IssuedLogin AuthService::login(const std::string& raw_email, const std::string& 
 
 void AuthService::logout(const std::string& token) {
     const std::string hash = token_hash(config_.session_secret, token);
-    cache_.erase(hash);
+    cache_.erase(token);
     const bool revoked = db_.with_connection([&](db::Connection& c) {
         return db::auth_sessions::revoke_by_hash(c, hash, clock_.now());
     });
-    cache_.erase(hash);  // a concurrent request may have re-cached it meanwhile
+    cache_.erase(token);  // a concurrent request may have re-cached it meanwhile
     if (revoked) log::info("auth.logout", {});
 }
 
-std::optional<Principal> AuthService::check_and_slide(const std::string& hash,
+std::optional<Principal> AuthService::check_and_slide(const std::string& token,
                                                       CachedCredential entry) {
     const Micros now = clock_.now();
     if (entry.principal.kind == CredentialKind::session_cookie) {
@@ -181,7 +181,7 @@ std::optional<Principal> AuthService::check_and_slide(const std::string& hash,
     }
     if (now - entry.last_seen_at >= kSlideInterval) {
         const Micros new_expiry = now + config_.auth_idle_ttl_seconds * kMicrosPerSecond;
-        if (cache_.claim_slide(hash, now, kSlideInterval, new_expiry)) {
+        if (cache_.claim_slide(token, now, kSlideInterval, new_expiry)) {
             const std::string id = entry.principal.credential_id;
             const CredentialKind kind = entry.principal.kind;
             background_([this, id, kind, now, new_expiry] {
@@ -199,43 +199,42 @@ std::optional<Principal> AuthService::check_and_slide(const std::string& hash,
             });
         }
     }
-    return entry.principal;
+    return std::move(entry.principal);
 }
 
 std::optional<Principal> AuthService::authenticate_cached(const std::string& token,
                                                           CredentialKind kind) {
-    const std::string hash = token_hash(config_.session_secret, token);
     const Micros now = clock_.now();
-    auto entry = cache_.get(hash, now);
+    bool refresh = false;
+    auto entry = cache_.get(token, now, &refresh);
     if (!entry || entry->principal.kind != kind) return std::nullopt;
-    if (cache_.claim_refresh(hash, now)) {
+    if (refresh) {
         // Re-read it in the background while it is still served, so a busy credential never
         // falls out of the cache onto the request path.
-        background_([this, hash, kind] {
+        background_([this, token, hash = entry->principal.token_hash, kind] {
             std::optional<CachedCredential> fresh;
             try {
                 fresh = load_credential(hash, kind, clock_.now());
             } catch (const std::exception&) {
-                cache_.erase(hash);  // the next request asks the DB itself
+                cache_.erase(token);  // the next request asks the DB itself
                 return;
             }
-            cache_.finish_refresh(hash, fresh);
+            cache_.finish_refresh(token, fresh);
         });
     }
-    return check_and_slide(hash, *entry);
+    return check_and_slide(token, std::move(*entry));
 }
 
 std::optional<Principal> AuthService::authenticate(const std::string& token, CredentialKind kind) {
     if (!plausible_token(token)) return std::nullopt;
-    const std::string hash = token_hash(config_.session_secret, token);
     const Micros now = clock_.now();
-    if (auto entry = cache_.get(hash, now); entry && entry->principal.kind == kind) {
-        return check_and_slide(hash, *entry);
+    if (auto entry = cache_.get(token, now); entry && entry->principal.kind == kind) {
+        return check_and_slide(token, std::move(*entry));
     }
-    auto entry = load_credential(hash, kind, now);
+    auto entry = load_credential(token_hash(config_.session_secret, token), kind, now);
     if (!entry) return std::nullopt;
-    cache_.put(hash, *entry);
-    return check_and_slide(hash, *entry);
+    cache_.put(token, *entry);
+    return check_and_slide(token, std::move(*entry));
 }
 
 std::optional<CachedCredential> AuthService::load_credential(const std::string& hash,
@@ -333,7 +332,7 @@ void AuthService::revoke_access_token(const Principal& me, const std::string& to
         return db::access_tokens::revoke(c, token_id, me.user_id, clock_.now());
     });
     if (!hash) throw not_found("token_not_found", "You have no live token with this id.");
-    cache_.erase(*hash);
+    cache_.erase_hash(*hash);
     log::info("auth.token_revoked", {{"user_id", me.user_id}, {"token_id", token_id}});
 }
 

@@ -92,7 +92,7 @@ class AuthService {
   private:
     IssuedLogin issue_login(db::Connection& c, const db::UserRecord& user,
                             const ClientInfo& client);
-    std::optional<Principal> check_and_slide(const std::string& hash, CachedCredential entry);
+    std::optional<Principal> check_and_slide(const std::string& token, CachedCredential entry);
     // The credential with this hash from the DB (nullopt: unknown or revoked).
     std::optional<CachedCredential> load_credential(const std::string& hash, CredentialKind kind,
                                                     Micros now);

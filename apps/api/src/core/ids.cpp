@@ -64,9 +64,15 @@ std::string request_uuid() {
     std::memcpy(b + 8, &c, 8);
     b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);
     b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);
-    std::string hex = to_hex(b, 16);
-    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-           hex.substr(16, 4) + "-" + hex.substr(20, 12);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(36, '-');
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) ++pos;  // the dashes
+        out[pos++] = kHex[b[i] >> 4];
+        out[pos++] = kHex[b[i] & 0x0F];
+    }
+    return out;
 }
 
 bool is_uuid(std::string_view s) {

@@ -38,13 +38,8 @@ Pipeline::Pipeline(const Config& config, const Router& router, auth::AuthService
       clock_(clock),
       metrics_(metrics) {}
 
-std::size_t Pipeline::body_limit(std::string_view method, std::string_view path) const {
-    const Route* r = route_for(method, path);
-    return r != nullptr ? r->body_limit : kJsonBodyLimit;
-}
-
-const Route* Pipeline::route_for(std::string_view method, std::string_view path) const {
-    return router_.match(method, path).route;
+RouteMatch Pipeline::match(std::string_view method, std::string_view path) const {
+    return router_.match(method, path);
 }
 
 void Pipeline::assign_request_id(Request& req) const {
@@ -106,13 +101,12 @@ void Pipeline::check_access(const Request& req) const {
     if (req.route->access == Access::admin && !req.principal->is_admin()) throw admin_required();
 }
 
-Pipeline::Prepared Pipeline::prepare(Request& req) {
+Pipeline::Prepared Pipeline::prepare(Request& req, RouteMatch m) {
     Prepared out;
     assign_request_id(req);
     req.client = resolve_client_address(req.peer, req.header("x-forwarded-for").value_or(""),
                                         config_.trusted_proxies);
     try {
-        auto m = router_.match(req.method, req.path);
         if (req.method == "OPTIONS" && !m.allowed_methods.empty()) {
             Response r;
             r.status = 204;
@@ -158,11 +152,19 @@ Pipeline::Prepared Pipeline::prepare(Request& req) {
             req.credential_resolved = true;
         }
         if (req.credential_resolved) check_access(req);
-        out.run_inline =
-            req.credential_resolved && (req.route->exec == Exec::io ||
-                                        (req.route->inline_when && req.route->inline_when(req)));
+        out.run_inline = req.credential_resolved && req.route->exec == Exec::io;
     } catch (const ApiError& e) {
         out.response = problem(req, e);
+        return out;
+    }
+    if (req.credential_resolved && req.route->try_inline) {
+        bool answered = false;
+        Response r = guarded(req, [&] {
+            auto answer = req.route->try_inline(req);
+            answered = true;
+            return answer ? std::move(*answer) : Response{0};
+        });
+        if (!answered || r.status != 0) out.response = std::move(r);
     }
     return out;
 }

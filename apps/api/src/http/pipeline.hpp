@@ -21,15 +21,15 @@ class Pipeline {
     Pipeline(const Config& config, const Router& router, auth::AuthService& auth,
              auth::RateLimiter& limiter, const Clock& clock, Metrics& metrics);
 
-    std::size_t body_limit(std::string_view method, std::string_view path) const;
-    // The route a request line names, if any.
-    const Route* route_for(std::string_view method, std::string_view path) const;
+    // The route a request line names (if any), with its parameters; the server matches once,
+    // before the body is read (the route sets the body's limit), and hands the match to prepare().
+    RouteMatch match(std::string_view method, std::string_view path) const;
 
     struct Prepared {
-        std::optional<Response> response;  // answered already (error, preflight)
+        std::optional<Response> response;  // answered already (error, preflight, try_inline)
         bool run_inline = false;           // execute() will not block
     };
-    Prepared prepare(Request& req);
+    Prepared prepare(Request& req, RouteMatch match);
     Response execute(Request& req);
     // For body_to_file routes, after prepare() and before the body is read: resolves the
     // credential if prepare() could not, checks access and runs the route's before_body. A

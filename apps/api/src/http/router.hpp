@@ -29,9 +29,10 @@ using Handler = std::function<Response(Request&)>;
 using BodyGate = std::function<void(Request&)>;
 // The error for a body over the route's limit: (limit, size seen or announced).
 using TooLarge = std::function<ApiError(std::size_t limit, std::size_t size)>;
-// For a blocking route: true when this request can be answered without blocking (e.g. from a
-// cache), so it runs on the I/O thread. Must itself never block.
-using InlineWhen = std::function<bool(const Request&)>;
+// For a blocking route: the answer when it can be given without blocking (e.g. from a cache),
+// computed on the I/O thread; nullopt sends the request on to `handler` on the blocking pool.
+// Runs only once the credential is resolved; may throw ApiError like a handler; never blocks.
+using TryInline = std::function<std::optional<Response>(Request&)>;
 
 constexpr std::size_t kJsonBodyLimit = std::size_t{64} * 1024;
 
@@ -45,7 +46,7 @@ struct Route {
     Access access = Access::anon;
     Exec exec = Exec::blocking;
     Handler handler;
-    InlineWhen inline_when;  // blocking routes only
+    TryInline try_inline;  // blocking routes only
     // Only the session cookie is a credential here; an Authorization header (an IDE's own
     // scheme, passed through by the proxy) is ignored rather than refused.
     bool cookie_credential_only = false;
@@ -90,13 +91,32 @@ class Router {
     const std::vector<Route>& routes() const { return routes_; }
 
   private:
-    struct Compiled {
-        std::vector<std::string> segments;  // "{name}" marks a parameter
-        std::string tail;                   // the trailing wildcard's name; empty when none
+    struct Segment {
+        std::string text;  // the literal, or the parameter's name
+        bool param = false;
     };
-    static std::vector<std::string_view> split(std::string_view path);
+    struct Compiled {
+        std::vector<Segment> segments;
+        std::string tail;  // the trailing wildcard's name; empty when none
+    };
+    // Splits into `out` (cleared first), so a thread reuses one buffer for every request.
+    static void split(std::string_view path, std::vector<std::string_view>& out);
+    // Whether the path's segments fit route i: literals equal, parameters non-empty.
+    bool fits(std::size_t i, const std::vector<std::string_view>& segs) const;
+    struct PathHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
     std::vector<Route> routes_;
     std::vector<Compiled> compiled_;
+    // Paths of parameterless routes → (method, route index), for the routes that a full scan
+    // would pick for that exact path and method (no earlier route fits it): match() answers
+    // those with one hash look-up.
+    std::unordered_map<std::string, std::vector<std::pair<std::string, std::size_t>>, PathHash,
+                       std::equal_to<>>
+        literal_;
 };
 
 }  // namespace medforge::http

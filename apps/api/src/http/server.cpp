@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +20,7 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
+#include "http/wire.hpp"
 
 namespace medforge::http {
 
@@ -43,9 +45,14 @@ struct Server::Impl {
     std::atomic<bool> stopping{false};
     std::atomic<int> in_flight{0};
     std::atomic<int> blocking_queued{0};
-    // Connections waiting for their next request; closed at once on shutdown.
-    std::mutex idle_mu;
-    std::unordered_map<std::uint64_t, tcp::socket*> idle;
+    // Every open connection, so shutdown can cut the idle ones at once. A connection's `idle` is
+    // written and read only on that connection's strand; the map is touched on connect and close.
+    struct Conn {
+        tcp::socket* socket = nullptr;
+        bool idle = false;  // waiting for the next request's first bytes
+    };
+    std::mutex conns_mu;
+    std::unordered_map<std::uint64_t, Conn*> conns;
     std::atomic<std::uint64_t> next_conn_id{1};
     std::atomic<int> connections{0};
     std::thread drain_thread;  // joined by run() before it returns
@@ -59,36 +66,111 @@ struct Server::Impl {
           acceptor(accept_strand),
           signals(ioc, SIGTERM, SIGINT) {}
 
+    int io_thread_count() const {
+        const int n = options.io_threads > 0
+                          ? options.io_threads
+                          : static_cast<int>(std::thread::hardware_concurrency());
+        return std::max(1, n);
+    }
     awaitable<void> accept_loop();
     awaitable<void> serve(tcp::socket socket);
-    awaitable<Response> dispatch(Request& req);
+    awaitable<Response> dispatch(Request& req, RouteMatch match);
     // Runs fn on the blocking pool (503 server_busy when its queue is full).
     awaitable<Response> run_blocking(Request& req, std::function<Response()> fn);
     void begin_shutdown();
     // Cancels the pending read of every idle connection, on that connection's strand. The entry
-    // is looked up again there, so a connection that has since finished is never touched.
+    // is looked up again there, so a connection that has since finished is never touched, and one
+    // that is busy with a request keeps it.
     void cancel_idle() {
-        std::lock_guard lock(idle_mu);
-        for (auto& [id, s] : idle) {
-            asio::post(s->get_executor(), [this, id = id] {
-                std::lock_guard inner(idle_mu);
-                if (auto it = idle.find(id); it != idle.end()) {
+        std::lock_guard lock(conns_mu);
+        for (auto& [id, c] : conns) {
+            asio::post(c->socket->get_executor(), [this, id = id] {
+                std::lock_guard inner(conns_mu);
+                if (auto it = conns.find(id); it != conns.end() && it->second->idle) {
                     boost::system::error_code e;
-                    it->second->cancel(e);
+                    it->second->socket->cancel(e);
                 }
             });
         }
     }
-    void set_idle(std::uint64_t id, tcp::socket* s) {
-        std::lock_guard lock(idle_mu);
-        if (s != nullptr)
-            idle[id] = s;
+    void register_conn(std::uint64_t id, Conn* c) {
+        std::lock_guard lock(conns_mu);
+        if (c != nullptr)
+            conns[id] = c;
         else
-            idle.erase(id);
+            conns.erase(id);
     }
 };
 
 namespace {
+
+// A TCP socket with one deadline for whatever operation is pending. One timer per connection
+// enforces it; a deadline that moves later (the common case: each request pushes it on) costs
+// only a store, and the timer, when it fires early, re-arms for the new deadline. A deadline
+// that moves earlier than the armed expiry re-arms at once. When the deadline has passed, the
+// socket's pending operations are cancelled (they complete with operation_aborted), which cuts
+// the connection; as with Beast's tcp_stream, set a deadline before each operation. The socket
+// and the timer share the connection's executor, so no two handlers touch them at once.
+class TimedSocket {
+  public:
+    using executor_type = tcp::socket::executor_type;
+    using time_point = std::chrono::steady_clock::time_point;
+
+    explicit TimedSocket(tcp::socket socket) : state_(std::make_shared<State>(std::move(socket))) {}
+    TimedSocket(const TimedSocket&) = delete;
+    TimedSocket& operator=(const TimedSocket&) = delete;
+    ~TimedSocket() {
+        state_->closed = true;
+        boost::system::error_code ec;
+        state_->timer.cancel(ec);
+    }
+
+    executor_type get_executor() noexcept { return state_->socket.get_executor(); }
+    tcp::socket& socket() { return state_->socket; }
+
+    void expires_after(std::chrono::steady_clock::duration d) {
+        state_->deadline = std::chrono::steady_clock::now() + d;
+        if (!state_->armed || state_->deadline < state_->armed_for) arm(state_);
+    }
+
+    template <typename MutableBuffers, typename Token>
+    auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+        return state_->socket.async_read_some(buffers, std::forward<Token>(token));
+    }
+    template <typename ConstBuffers, typename Token>
+    auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+        return state_->socket.async_write_some(buffers, std::forward<Token>(token));
+    }
+
+  private:
+    struct State {
+        explicit State(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+        tcp::socket socket;
+        asio::steady_timer timer;
+        time_point deadline = time_point::max();
+        time_point armed_for = time_point::max();  // the expiry of the pending wait
+        std::uint64_t generation = 0;              // of the pending wait; older ones are stale
+        bool armed = false;
+        bool closed = false;
+    };
+    static void arm(const std::shared_ptr<State>& st) {
+        st->armed = true;
+        st->armed_for = st->deadline;
+        const std::uint64_t generation = ++st->generation;
+        st->timer.expires_at(st->deadline);  // cancels a pending wait (it becomes stale)
+        st->timer.async_wait([st, generation](const boost::system::error_code&) {
+            if (st->closed || generation != st->generation) return;
+            st->armed = false;
+            if (std::chrono::steady_clock::now() >= st->deadline) {
+                boost::system::error_code ec;
+                st->socket.cancel(ec);
+                return;
+            }
+            arm(st);  // the deadline moved on meanwhile
+        });
+    }
+    std::shared_ptr<State> state_;
+};
 
 // Errors that mean the client left or was cut off: nothing to answer.
 bool peer_went_away(const boost::system::error_code& ec) {
@@ -157,7 +239,7 @@ bool expects_continue(const bhttp::request_header<>& head) {
 }
 
 // Reads and drops what the client still sends (at most `limit` + 64 KiB, for at most 5 s).
-awaitable<void> drain(beast::tcp_stream& stream, std::size_t limit) {
+awaitable<void> drain(TimedSocket& stream, std::size_t limit) {
     std::vector<char> sink(std::size_t{64} * 1024);
     std::size_t total = 0;
     stream.expires_after(std::chrono::seconds(5));
@@ -185,100 +267,32 @@ Request to_request(const bhttp::request_header<>& msg, const IpAddress& peer) {
     return req;
 }
 
-bhttp::response<bhttp::string_body> to_message(Response&& r, unsigned version, bool keep_alive) {
-    bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(r.status), version};
-    if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) msg.insert(k, v);
-    msg.body() = std::move(r.body);
-    msg.keep_alive(keep_alive);
-    msg.prepare_payload();
-    return msg;
+// Writes `buffers` under one deadline.
+template <typename Buffers>
+awaitable<beast::error_code> send_all(TimedSocket& stream, const Buffers& buffers,
+                                      std::chrono::seconds deadline) {
+    stream.expires_after(deadline);
+    auto [ec, n] = co_await asio::async_write(stream, buffers, as_tuple);
+    co_return ec;
 }
 
-// A Beast body that streams a FileBody: pread() of fixed chunks into one buffer, so a download
-// of any size holds kChunk bytes. The reads are synchronous on the I/O thread (as with Beast's
-// own file_body): fine for local disks.
-struct FileRangeBody {
-    using value_type = FileBody;
-    static constexpr std::size_t kChunk = std::size_t{128} * 1024;
-
-    static std::uint64_t size(const value_type& body) { return body.length; }
-
-    class writer {
-      public:
-        using const_buffers_type = asio::const_buffer;
-
-        template <bool isRequest, class Fields>
-        writer(const bhttp::header<isRequest, Fields>& /*header*/, const value_type& body)
-            : body_(body) {}
-
-        void init(beast::error_code& ec) {
-            if (!body_.file || !*body_.file) {
-                ec = asio::error::bad_descriptor;
-                return;
-            }
-            buffer_ = std::make_unique<char[]>(kChunk);
-            pos_ = body_.offset;
-            remain_ = body_.length;
-            ec = {};
-        }
-
-        boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
-            ec = {};
-            if (remain_ == 0) return boost::none;
-            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remain_, kChunk));
-            ssize_t n = -1;
-            do {
-                n = ::pread(body_.file->get(), buffer_.get(), want, static_cast<off_t>(pos_));
-            } while (n < 0 && errno == EINTR);
-            if (n < 0) {
-                ec = beast::error_code(errno, boost::system::system_category());
-                return boost::none;
-            }
-            if (n == 0) {
-                // The file shrank after Content-Length went out: the connection must be cut.
-                ec = asio::error::eof;
-                return boost::none;
-            }
-            pos_ += static_cast<std::uint64_t>(n);
-            remain_ -= static_cast<std::uint64_t>(n);
-            return std::make_pair(asio::const_buffer(buffer_.get(), static_cast<std::size_t>(n)),
-                                  remain_ > 0);
-        }
-
-      private:
-        const value_type& body_;
-        std::unique_ptr<char[]> buffer_;
-        std::uint64_t pos_ = 0;
-        std::uint64_t remain_ = 0;
-    };
-};
-
-// Writes a handler's response. A string body goes out in one write under one deadline; a file
-// body goes out chunk by chunk and the deadline is renewed per chunk, so a long download keeps
-// going while the client keeps reading, and a client that stops reading is cut off.
-// A stream body: the header (chunked), `body` as the first chunk, then each piece `next` yields
+// A stream body: the head (chunked), `body` as the first chunk, then each piece `next` yields
 // (fetched on the blocking pool, so a waiting producer never holds an I/O thread), then the last
-// chunk. The connection closes afterwards.
-awaitable<beast::error_code> write_stream(beast::tcp_stream& stream, Response r, unsigned version,
+// chunk. The connection closes afterwards. HTTP/1.0 gets the pieces unframed, ended by the close.
+awaitable<beast::error_code> write_stream(TimedSocket& stream, Response r, unsigned version,
                                           std::chrono::seconds deadline, asio::thread_pool& pool) {
-    bhttp::response<bhttp::empty_body> msg{static_cast<bhttp::status>(r.status), version};
-    if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) msg.insert(k, v);
-    msg.keep_alive(false);
-    msg.chunked(true);
-    bhttp::response_serializer<bhttp::empty_body> sr(msg);
-    stream.expires_after(deadline);
-    if (auto [ec, n] = co_await bhttp::async_write_header(stream, sr, as_tuple); ec) co_return ec;
+    const bool chunked = version != 10;
+    const std::string head = response_head(r, version, false, Framing::chunked);
+    if (auto ec = co_await send_all(stream, asio::buffer(head), deadline)) co_return ec;
     auto next = std::move(r.stream->next);
     std::optional<std::string> piece = std::move(r.body);
-    for (;;) {
-        if (!piece) break;
+    while (piece) {
         if (!piece->empty()) {
-            stream.expires_after(deadline);
-            auto [ec, n] = co_await asio::async_write(
-                stream, bhttp::make_chunk(asio::buffer(*piece)), as_tuple);
-            if (ec) co_return ec;
+            const std::string size = chunked ? chunk_header(piece->size()) : std::string();
+            const std::array<asio::const_buffer, 3> chunk{
+                asio::buffer(size), asio::buffer(*piece),
+                asio::buffer(kChunkEnd.data(), chunked ? kChunkEnd.size() : 0)};
+            if (auto ec = co_await send_all(stream, chunk, deadline)) co_return ec;
         }
         piece = co_await asio::co_spawn(
             pool.get_executor(),
@@ -292,31 +306,41 @@ awaitable<beast::error_code> write_stream(beast::tcp_stream& stream, Response r,
             },
             use_awaitable);
     }
-    stream.expires_after(deadline);
-    auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), as_tuple);
-    co_return ec;
+    if (!chunked) co_return beast::error_code{};
+    co_return co_await send_all(stream, asio::buffer(kLastChunk.data(), kLastChunk.size()),
+                                deadline);
 }
 
-awaitable<beast::error_code> write_response(beast::tcp_stream& stream, Response r, unsigned version,
-                                            bool keep_alive, std::chrono::seconds deadline,
-                                            asio::thread_pool& pool) {
-    if (r.stream) co_return co_await write_stream(stream, std::move(r), version, deadline, pool);
-    if (!r.file) {
-        auto out = to_message(std::move(r), version, keep_alive);
-        stream.expires_after(deadline);
-        auto [ec, n] = co_await bhttp::async_write(stream, out, as_tuple);
-        co_return ec;
-    }
-    bhttp::response<FileRangeBody> msg{static_cast<bhttp::status>(r.status), version};
-    if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) msg.insert(k, v);
-    msg.body() = std::move(*r.file);
-    msg.keep_alive(keep_alive);
-    msg.prepare_payload();
-    bhttp::response_serializer<FileRangeBody> sr(msg);
-    while (!sr.is_done()) {
-        stream.expires_after(deadline);
-        auto [ec, n] = co_await bhttp::async_write_some(stream, sr, as_tuple);
+// A file body: pread() of fixed chunks into one buffer, so a download of any size holds kChunk
+// bytes; the deadline is renewed per chunk, so a long download keeps going while the client keeps
+// reading, and a client that stops reading is cut off. The reads are synchronous on the I/O
+// thread (as with Beast's own file_body): fine for local disks.
+awaitable<beast::error_code> write_file(TimedSocket& stream, Response r, unsigned version,
+                                        bool keep_alive, std::chrono::seconds deadline) {
+    static constexpr std::size_t kChunk = std::size_t{128} * 1024;
+    const FileBody body = std::move(*r.file);
+    if (!body.file || !*body.file) co_return asio::error::bad_descriptor;
+    const std::string head =
+        response_head(r, version, keep_alive, Framing::content_length, body.length);
+    if (auto ec = co_await send_all(stream, asio::buffer(head), deadline)) co_return ec;
+    auto buffer = std::make_unique<char[]>(kChunk);
+    std::uint64_t pos = body.offset;
+    std::uint64_t remain = body.length;
+    while (remain > 0) {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remain, kChunk));
+        ssize_t n = -1;
+        do {
+            n = ::pread(body.file->get(), buffer.get(), want, static_cast<off_t>(pos));
+        } while (n < 0 && errno == EINTR);
+        // A read error, or a file that shrank after Content-Length went out: cut the connection.
+        if (n <= 0) {
+            co_return n < 0 ? beast::error_code(errno, boost::system::system_category())
+                            : beast::error_code(asio::error::eof);
+        }
+        pos += static_cast<std::uint64_t>(n);
+        remain -= static_cast<std::uint64_t>(n);
+        auto ec = co_await send_all(stream, asio::buffer(buffer.get(), static_cast<std::size_t>(n)),
+                                    deadline);
         if (ec) {
             if (!peer_went_away(ec) && ec != asio::error::broken_pipe) {
                 log::warn("http.file_write_failed", {{"error", ec.message()}});
@@ -325,6 +349,19 @@ awaitable<beast::error_code> write_response(beast::tcp_stream& stream, Response 
         }
     }
     co_return beast::error_code{};
+}
+
+// Writes a handler's response: a string body goes out with its head in one write.
+awaitable<beast::error_code> write_response(TimedSocket& stream, Response r, unsigned version,
+                                            bool keep_alive, std::chrono::seconds deadline,
+                                            asio::thread_pool& pool) {
+    if (r.stream) co_return co_await write_stream(stream, std::move(r), version, deadline, pool);
+    if (r.file) co_return co_await write_file(stream, std::move(r), version, keep_alive, deadline);
+    if (status_forbids_body(r.status)) r.body.clear();
+    const std::string head =
+        response_head(r, version, keep_alive, Framing::content_length, r.body.size());
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
+    co_return co_await send_all(stream, buffers, deadline);
 }
 
 IpAddress peer_of(const tcp::socket& s) {
@@ -336,8 +373,8 @@ IpAddress peer_of(const tcp::socket& s) {
 
 }  // namespace
 
-awaitable<Response> Server::Impl::dispatch(Request& req) {
-    auto prepared = pipeline.prepare(req);
+awaitable<Response> Server::Impl::dispatch(Request& req, RouteMatch match) {
+    auto prepared = pipeline.prepare(req, std::move(match));
     if (prepared.response) co_return std::move(*prepared.response);
     if (prepared.run_inline) co_return pipeline.execute(req);
     co_return co_await run_blocking(req, [&] { return pipeline.execute(req); });
@@ -361,17 +398,18 @@ awaitable<Response> Server::Impl::run_blocking(Request& req, std::function<Respo
 awaitable<void> Server::Impl::serve(tcp::socket socket) {
     const std::uint64_t conn_id = next_conn_id++;
     ++connections;
+    const IpAddress peer = peer_of(socket);
+    TimedSocket stream(std::move(socket));
+    Conn conn{&stream.socket()};
+    register_conn(conn_id, &conn);
     struct Dec {
         Impl& impl;
         std::uint64_t id;
         ~Dec() {
-            impl.set_idle(id, nullptr);
+            impl.register_conn(id, nullptr);
             --impl.connections;
         }
     } dec{*this, conn_id};
-
-    const IpAddress peer = peer_of(socket);
-    beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     bool first = true;
 
@@ -383,9 +421,11 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         req.received_at = SystemClock().now();
         Response resp = pipeline.early_problem(req, error);
         pipeline.finish(req, resp, 0.0);
-        auto msg = to_message(std::move(resp), 11, false);
-        stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
-        co_await bhttp::async_write(stream, msg, as_tuple);
+        const std::string wire_head =
+            response_head(resp, 11, false, Framing::content_length, resp.body.size());
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(wire_head),
+                                                        asio::buffer(resp.body)};
+        co_await send_all(stream, buffers, std::chrono::seconds(options.body_timeout_seconds));
         boost::system::error_code ec;
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     };
@@ -396,10 +436,10 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             // Wait for the next request's first bytes: the idle (keep-alive) deadline.
             stream.expires_after(std::chrono::seconds(first ? options.header_timeout_seconds
                                                             : options.idle_timeout_seconds));
-            set_idle(conn_id, &stream.socket());
+            conn.idle = true;
             if (stopping.load()) break;
             auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), as_tuple);
-            set_idle(conn_id, nullptr);
+            conn.idle = false;
             if (ec) break;
             buffer.commit(n);
         }
@@ -415,8 +455,15 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         head_parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         // The route's own limit is applied once the header names the route.
         head_parser.body_limit(boost::none);
-        stream.expires_after(std::chrono::seconds(options.header_timeout_seconds));
-        auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, head_parser, as_tuple);
+        // Usually the whole header is in the buffer already: parse it here, without an
+        // asynchronous operation; otherwise read the rest under the header deadline.
+        beast::error_code hec;
+        buffer.consume(head_parser.put(buffer.data(), hec));
+        if (hec == bhttp::error::need_more) {
+            stream.expires_after(std::chrono::seconds(options.header_timeout_seconds));
+            std::tie(hec, std::ignore) =
+                co_await bhttp::async_read_header(stream, buffer, head_parser, as_tuple);
+        }
         const auto started = std::chrono::steady_clock::now();
         if (hec) {
             if (hec == bhttp::error::header_limit) {
@@ -437,9 +484,9 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             co_await reject(&head.base(), headers_too_large());
             break;
         }
-        const std::string target(head.target());
-        const Route* route = pipeline.route_for(
-            head.method_string(), std::string_view(target).substr(0, target.find('?')));
+        const std::string_view target = head.target();
+        RouteMatch match = pipeline.match(head.method_string(), target.substr(0, target.find('?')));
+        const Route* route = match.route;
         const std::size_t limit = route != nullptr ? route->body_limit : kJsonBodyLimit;
         auto too_large = [&](std::size_t size) {
             return route != nullptr && route->too_large ? route->too_large(limit, size)
@@ -456,7 +503,7 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             // Uploads: the pipeline and the route's gate run before a byte of the body is read.
             req = to_request(head, peer);
             req.received_at = SystemClock().now();
-            auto prepared = pipeline.prepare(req);
+            auto prepared = pipeline.prepare(req, std::move(match));
             if (prepared.response) {
                 resp = std::move(*prepared.response);
                 answered = true;
@@ -576,7 +623,7 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             req = to_request(*msg, peer);
             req.body = std::move(msg->body());
             req.received_at = SystemClock().now();
-            resp = co_await dispatch(req);
+            resp = co_await dispatch(req, std::move(match));
         }
         if (!msg) msg.emplace(head.base(), std::string{});
         body_file.reset();  // before answering: a refused upload leaves nothing behind
@@ -604,15 +651,20 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
 
 awaitable<void> Server::Impl::accept_loop() {
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), as_tuple);
+        // With one I/O thread every handler runs on it in turn: a strand per connection would
+        // only add a queue and a lock to every completion.
+        const asio::any_io_executor exec = io_thread_count() == 1
+                                               ? asio::any_io_executor(ioc.get_executor())
+                                               : asio::any_io_executor(asio::make_strand(ioc));
+        auto [ec, socket] = co_await acceptor.async_accept(exec, as_tuple);
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
             log::warn("http.accept_failed", {{"error", ec.message()}});
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
-        auto exec = socket.get_executor();
-        asio::co_spawn(exec, serve(std::move(socket)), asio::detached);
+        auto socket_exec = socket.get_executor();
+        asio::co_spawn(socket_exec, serve(std::move(socket)), asio::detached);
     }
 }
 
@@ -661,9 +713,7 @@ void Server::run() {
         impl_->begin_shutdown();
     });
     asio::co_spawn(impl_->accept_strand, impl_->accept_loop(), asio::detached);
-    int n = impl_->options.io_threads > 0 ? impl_->options.io_threads
-                                          : static_cast<int>(std::thread::hardware_concurrency());
-    n = std::max(1, n);
+    const int n = impl_->io_thread_count();
     std::vector<std::thread> threads;
     for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
     impl_->ioc.run();

@@ -48,6 +48,7 @@ class DockerRuntime final : public Runtime {
     explicit DockerRuntime(const Config& config);
 
     std::string_view kind() const override { return "docker"; }
+    bool needs_image() const override { return true; }
     void health() override;
     StartResult start(const StartSpec& spec) override;
     Inspection inspect(const std::string& id, const std::string& name,

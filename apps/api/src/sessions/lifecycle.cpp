@@ -129,6 +129,13 @@ CreateResult SessionService::create(const CreateRequest& req) {
             .with_errors({{{"body", "pack_id"}, "the pack's tier is " + pack->tier, "tier"}});
     }
     std::string image = pack->image_ref.empty() ? config_.pack_image : pack->image_ref;
+    if (image.empty() && runtime_.needs_image()) {
+        // A configuration fault, not the user's: refuse before a GPU or a row is taken.
+        log::error("session.no_image",
+                   {{"pack_id", pack_id}, {"correlation_id", req.correlation_id}});
+        throw ApiError(503, "runtime_unavailable",
+                       "No session image is configured: set PACK_IMAGE or the pack's image_ref.");
+    }
 
     std::optional<std::string> from_snapshot;
     if (req.from_session_id) {

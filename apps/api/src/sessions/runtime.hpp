@@ -77,6 +77,8 @@ class Runtime {
   public:
     virtual ~Runtime() = default;
     virtual std::string_view kind() const = 0;
+    // Whether start() needs StartSpec::image (a container image); create refuses without one.
+    virtual bool needs_image() const { return false; }
 
     // Throws RuntimeUnavailable when the runtime cannot be used now.
     virtual void health() = 0;

@@ -239,6 +239,29 @@ def test_runtime_unavailable_writes_no_row(server_factory):
     assert any(e["loc"] == ["runtime"] for e in body["errors"])
 
 
+def test_docker_without_an_image_is_refused_before_allocation(server_factory, tmp_path):
+    # The check comes before the runtime is contacted, so no dockerd is needed: the socket
+    # named here does not exist.
+    srv = start_session_server(server_factory, SESSION_RUNTIME="docker", PACK_IMAGE="",
+                               DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
+    u = srv.api.signup()
+    body = problem(create(srv.api, u), 503, "runtime_unavailable")
+    assert "PACK_IMAGE" in body["detail"]
+    assert db_sessions(srv) == []
+    assert "medforge_gpus_free 7" in srv.api.get("/metrics").text
+
+
+def test_malformed_last_event_id_is_422(srv):
+    api = srv.api
+    u = api.signup()
+    s = ok(create(api, u), 201)["session"]
+    for bad in ("abc", "-1", "1.5", "99999999999999999999999"):
+        r = api.get(f"/api/v1/sessions/{s['id']}/events", token=u.token,
+                    headers={"Accept": "text/event-stream", "Last-Event-ID": bad})
+        body = problem(r, 422, "request_validation_failed")
+        assert body["errors"][0]["loc"] == ["header", "Last-Event-ID"], bad
+
+
 def test_readyz_and_metrics(srv):
     r = srv.api.get("/readyz")
     assert r.status_code == 200, r.text

@@ -161,6 +161,35 @@ TEST_F(WildcardTest, OtherMethodsAreListed) {
     EXPECT_THAT(m.allowed_methods, UnorderedElementsAre("GET", "DELETE"));
 }
 
+// The literal-path index must give what the declaration-order scan gives: a parameter route
+// declared first wins over a literal one that comes later; one declared later does not.
+TEST(RouterLiteralIndex, KeepsDeclarationOrder) {
+    Router router;
+    router.add(route("GET", "/a/{id}"));
+    router.add(route("GET", "/a/current"));  // shadowed for GET: /a/{id} fits first
+    router.add(route("POST", "/a/current"));
+    router.add(route("GET", "/b/current"));
+    router.add(route("GET", "/b/{id}"));  // declared later: /b/current keeps its literal route
+    auto m = router.match("GET", "/a/current");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.route->pattern, "/a/{id}");
+    EXPECT_EQ(m.params.at("id"), "current");
+    m = router.match("POST", "/a/current");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.route->pattern, "/a/current");
+    m = router.match("GET", "/b/current");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.route->pattern, "/b/current");
+    EXPECT_THAT(m.params, IsEmpty());
+    m = router.match("GET", "/b/other");
+    ASSERT_NE(m.route, nullptr);
+    EXPECT_EQ(m.route->pattern, "/b/{id}");
+    // A method with no route on a literal path still lists the allowed ones.
+    m = router.match("DELETE", "/b/current");
+    EXPECT_EQ(m.route, nullptr);
+    EXPECT_THAT(m.allowed_methods, UnorderedElementsAre("GET"));
+}
+
 TEST(RouterWildcard, OnlyAsTheLastSegment) {
     Router r;
     EXPECT_THROW(r.add(route("GET", "/a/{rest...}/b")), std::logic_error);

@@ -56,6 +56,41 @@ TEST(TokenCache, RefreshAheadOncePastHalfLifeAndLogoutWins) {
     EXPECT_FALSE(cache.get("h2", kStart + 3 * kSecond));
 }
 
+TEST(TokenCache, GetClaimsRefreshAheadOnce) {
+    TokenCache cache(5 * kSecond);
+    cache.put("t1", entry("u1", kStart, kStart));
+    bool refresh = true;
+    ASSERT_TRUE(cache.get("t1", kStart + 2 * kSecond, &refresh));
+    EXPECT_FALSE(refresh) << "young";
+    ASSERT_TRUE(cache.get("t1", kStart + 3 * kSecond, &refresh));
+    EXPECT_TRUE(refresh);
+    ASSERT_TRUE(cache.get("t1", kStart + 3 * kSecond, &refresh));
+    EXPECT_FALSE(refresh) << "one refresh at a time";
+    EXPECT_FALSE(cache.claim_refresh("t1", kStart + 3 * kSecond));
+}
+
+TEST(TokenCache, EraseHashDropsEveryEntryOfThatCredential) {
+    TokenCache cache(5 * kSecond);
+    auto a = entry("u1", kStart, kStart);
+    a.principal.token_hash = "hash-a";
+    auto b = entry("u1", kStart, kStart);
+    b.principal.token_hash = "hash-b";
+    cache.put("token-a", a);
+    cache.put("token-b", b);
+    cache.erase_hash("hash-a");
+    EXPECT_FALSE(cache.get("token-a", kStart));
+    EXPECT_TRUE(cache.get("token-b", kStart));
+}
+
+TEST(TokenCache, KeysAreTheTokensNotTheirPrefixes) {
+    TokenCache cache(5 * kSecond);
+    cache.put("token-a", entry("u1", kStart, kStart));
+    EXPECT_FALSE(cache.get("token-", kStart));
+    EXPECT_FALSE(cache.get("token-a ", kStart));
+    EXPECT_FALSE(cache.get("", kStart));
+    EXPECT_TRUE(cache.get("token-a", kStart));
+}
+
 TEST(TokenCache, PutReplaces) {
     TokenCache cache(5 * kSecond);
     cache.put("h1", entry("u1", kStart, kStart));
