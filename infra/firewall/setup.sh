@@ -140,9 +140,10 @@ in_subnet "$api_ip" "$subnet" || usage_error "--api-ip $api_ip is outside --subn
 # when set, else Docker's default name br-<first 12 characters of the network id>.
 if [[ -z "$bridge" ]]; then
     inspected=""
+    format='{{.Id}}|{{with index .Options "com.docker.network.bridge.name"}}{{.}}{{end}}|'
+    format+='{{range .IPAM.Config}}{{.Subnet}} {{end}}'
     if command -v docker >/dev/null 2>&1; then
-        inspected=$(docker network inspect -f '{{.Id}}|{{with index .Options "com.docker.network.bridge.name"}}{{.}}{{end}}|{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$network" 2>/dev/null) ||
-            inspected=""
+        inspected=$(docker network inspect -f "$format" "$network" 2>/dev/null) || inspected=""
     fi
     if [[ -n "$inspected" ]]; then
         IFS='|' read -r net_id bridge docker_subnet <<<"$inspected"
@@ -196,6 +197,17 @@ current_rules() { ipt -S "$CHAIN" 2>/dev/null | grep -- '^-A ' || true; }
 
 chain_in_place() {
     chain_exists "$CHAIN" && [[ "$(current_rules)" == "$(printf '%s\n' "${desired[@]}")" ]]
+}
+
+# After a load: each rule is there (iptables -C) and nothing else is. Kept apart from the text
+# comparison above, which an iptables that prints rules another way would never satisfy.
+chain_loaded() {
+    local rule words
+    (($(current_rules | grep -c . || true) == ${#desired[@]})) || return 1
+    for rule in "${desired[@]}"; do
+        read -r -a words <<<"${rule#-A }"
+        ipt -C "${words[@]}" 2>/dev/null || return 1
+    done
 }
 
 hook_chain() {
@@ -265,7 +277,7 @@ else
     chain_exists "$CHAIN" && state=replaced
     restore_payload | "$iptables-restore" -w --noflush ||
         die "$iptables-restore failed to load chain $CHAIN"
-    chain_in_place || die "chain $CHAIN does not read back as written; got:
+    chain_loaded || die "chain $CHAIN does not read back as written; got:
 $(current_rules)"
     log "chain $CHAIN $state"
     changed=1

@@ -208,16 +208,16 @@ install_nvidia_toolkit() {
         log "packages: the NVIDIA container toolkit is installed"
     else
         local key=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg
-        local list=https://nvidia.github.io/libnvidia-container/stable/deb/nvidia-container-toolkit.list
+        local base=https://nvidia.github.io/libnvidia-container
+        local list=$base/stable/deb/nvidia-container-toolkit.list
+        local sources=/etc/apt/sources.list.d/nvidia-container-toolkit.list
         apt_install ca-certificates curl gnupg
         if ((dry_run)); then
-            log "would run: curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey | gpg --dearmor -o $key"
-            log "would run: curl -fsSL $list (signed-by=$key) > /etc/apt/sources.list.d/nvidia-container-toolkit.list"
+            log "would run: curl -fsSL $base/gpgkey | gpg --dearmor -o $key"
+            log "would run: curl -fsSL $list (signed-by=$key) > $sources"
         else
-            curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey |
-                gpg --batch --yes --dearmor -o "$key"
-            curl -fsSL "$list" | sed "s#deb https://#deb [signed-by=$key] https://#g" \
-                >/etc/apt/sources.list.d/nvidia-container-toolkit.list
+            curl -fsSL "$base/gpgkey" | gpg --batch --yes --dearmor -o "$key"
+            curl -fsSL "$list" | sed "s#deb https://#deb [signed-by=$key] https://#g" >"$sources"
         fi
         act apt-get update
         apt_install nvidia-container-toolkit
@@ -385,7 +385,8 @@ infra/compose in the repository)"
         out+="$line"$'\n'
     done <"$example"
     if ((dry_run)); then
-        log "env: would write $env from $(basename "$example"), generating: ${generated[*]:-nothing}"
+        log "env: would write $env from $(basename "$example"), generating:" \
+            "${generated[*]:-nothing}"
         return
     fi
     # Written aside, then linked into place: never a half-written .env, never over an existing one.

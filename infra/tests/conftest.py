@@ -153,8 +153,8 @@ class Lab:
             return False
         raise AssertionError(f"curl from {role} to {address}:{port} failed with rc {rc}")
 
-    def iptables_s(self):
-        return self.ex("host", "iptables", "-S").stdout
+    def iptables_s(self, iptables="iptables"):
+        return self.ex("host", iptables, "-S").stdout
 
     def bridge_nf(self):
         return self.ex("host", "cat", "/proc/sys/net/bridge/bridge-nf-call-iptables").stdout.strip()

@@ -2,6 +2,8 @@
 
 import shutil
 
+import pytest
+
 from conftest import (API_IP, BOOTSTRAP, CADDY_IP, FIREWALL, SESSION_A_IP, SESSION_B_IP, SUBNET,
                       dockerd_in, require, run)
 
@@ -48,7 +50,11 @@ def firewall(lab, *args, env=None, check=True):
     return lab.ex("host", FIREWALL, *args, env=env, check=check)
 
 
-def test_only_caddy_and_the_api_reach_session_ports(lab):
+# Debian 12's iptables is the nft one; iptables-legacy is what older hosts (and some Docker
+# setups) use. The script drives whichever it is given.
+@pytest.mark.parametrize("iptables", ["iptables", "iptables-legacy"])
+def test_only_caddy_and_the_api_reach_session_ports(lab, iptables):
+    require(shutil.which(iptables) is not None, f"needs {iptables}")
     bridge = lab.make_bridge()
     lab.wire(bridge)
     # br_netfilter off in the host namespace: the script must turn it on.
@@ -59,39 +65,39 @@ def test_only_caddy_and_the_api_reach_session_ports(lab):
     assert lab.reaches("sb", SESSION_A_IP)
     assert lab.reaches("caddy", SESSION_A_IP)
 
-    before = lab.iptables_s()
-    dry = firewall(lab, "--bridge", bridge, "--dry-run")
+    before = lab.iptables_s(iptables)
+    dry = firewall(lab, "--iptables", iptables, "--bridge", bridge, "--dry-run")
     for rule in desired_rules(bridge):
         assert rule in dry.stdout
     assert f"-I FORWARD 1 -j {CHAIN}" in dry.stdout
-    assert lab.iptables_s() == before, "--dry-run changed the rules"
+    assert lab.iptables_s(iptables) == before, "--dry-run changed the rules"
     assert lab.bridge_nf() == "0", "--dry-run changed net.bridge.bridge-nf-call-iptables"
     assert lab.reaches("sa", SESSION_B_IP)
 
-    first = firewall(lab, "--bridge", bridge)
+    first = firewall(lab, "--iptables", iptables, "--bridge", bridge)
     assert f"chain {CHAIN} created" in first.stdout
     assert "set net.bridge.bridge-nf-call-iptables=1" in first.stdout
     assert lab.bridge_nf() == "1"
-    after = lab.iptables_s()
+    after = lab.iptables_s(iptables)
     assert_one_copy_each(after, bridge, "FORWARD")
     assert_isolated(lab)
 
-    again = firewall(lab, "--bridge", bridge)
+    again = firewall(lab, "--iptables", iptables, "--bridge", bridge)
     assert "nothing to change" in again.stdout, again.stdout
-    assert lab.iptables_s() == after
-    assert_one_copy_each(lab.iptables_s(), bridge, "FORWARD")
+    assert lab.iptables_s(iptables) == after
+    assert_one_copy_each(lab.iptables_s(iptables), bridge, "FORWARD")
 
     # Without bridge netfilter the rules do not see bridged packets at all: the script is what
     # turns it back on.
     lab.set_bridge_nf(0)
     assert lab.reaches("sa", SESSION_B_IP)
-    fixed = firewall(lab, "--bridge", bridge)
+    fixed = firewall(lab, "--iptables", iptables, "--bridge", bridge)
     assert "set net.bridge.bridge-nf-call-iptables=1" in fixed.stdout
     assert not lab.reaches("sa", SESSION_B_IP)
 
     # A dry run on a host where the rules are in place says so.
-    assert "a real run would change nothing" in firewall(lab, "--bridge", bridge,
-                                                         "--dry-run").stdout
+    dry_again = firewall(lab, "--iptables", iptables, "--bridge", bridge, "--dry-run")
+    assert "a real run would change nothing" in dry_again.stdout
 
 
 def test_rules_are_replaced_as_a_whole_and_the_hook_follows_docker_user(lab):
