@@ -132,7 +132,7 @@ def test_with_a_real_dockerd_and_the_bootstrap_networks(lab):
         made = run([BOOTSTRAP, "--only", "networks"], env=env)
         for name in ("medforge-control", "medforge-public-sessions",
                      "medforge-private-sessions"):
-            assert f"docker network create" in made.stdout and name in made.stdout
+            assert "docker network create" in made.stdout and name in made.stdout
         expected = {"medforge-control": ("172.31.0.0/24", "false"),
                     "medforge-public-sessions": ("172.30.0.0/24", "false"),
                     "medforge-private-sessions": ("172.29.0.0/24", "true")}
