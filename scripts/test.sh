@@ -12,8 +12,9 @@ readonly PYTEST=("$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/integ
 readonly ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 
-ALL_STAGES=(setup format build-release unit reference system integration-sqlite integration-mariadb
-    build-asan unit-asan integration-asan fuzz-smoke build-tsan concurrency-tsan tidy)
+ALL_STAGES=(setup format build-release unit reference system infra integration-sqlite
+    integration-mariadb build-asan unit-asan integration-asan fuzz-smoke build-tsan concurrency-tsan
+    tidy)
 
 need_file() {
     if [[ ! -e "$1" ]]; then
@@ -53,6 +54,13 @@ stage_system() {
     # The sessions plane through the API on the same services (docker runtime, zfs store).
     MEDFORGE_REQUIRE_SERVICES=1 MEDFORGE_BIN_DIR="$ROOT/build/release" \
         "$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/integration/test_sessions_docker.py
+}
+
+# The host scripts (infra/): the sessions firewall between network namespaces (with a dockerd in
+# one of them), the ZFS layout on zfs-fuse, bootstrap's plan and .env, shellcheck on every script.
+stage_infra() {
+    echo "infra: pytest infra/tests (firewall in network namespaces, zfs-fuse, bootstrap, shellcheck)"
+    "$PYTHON" -m pytest -q -p no:cacheprovider infra/tests
 }
 
 # The session tests run the real code-server (installed once by setup-code-server.sh).
