@@ -35,6 +35,19 @@ ensure_session_user() {
     fi
 }
 
+# Node.js 20 or newer (for the web front end and code-server) is not installed from here: Debian 12's
+# own `nodejs` is 18, too old. Say so early instead of failing later in `npm` or code-server.
+check_node() {
+    local major
+    major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/' || true)
+    if [[ -z "$major" || "$major" -lt 20 ]]; then
+        echo "setup-deps: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none));" \
+            "install it from nodejs.org or NodeSource (Debian 12's nodejs is 18)" >&2
+        exit 1
+    fi
+}
+check_node
+
 if ((${#missing[@]} == 0)); then
     echo "setup-deps: all ${#PACKAGES[@]} packages already installed"
     ensure_session_user

@@ -12,7 +12,7 @@ readonly PYTEST=("$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/integ
 readonly ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 
-ALL_STAGES=(setup format build-release unit reference system infra integration-sqlite
+ALL_STAGES=(setup format build-release web unit reference system infra integration-sqlite
     integration-mariadb build-asan unit-asan integration-asan fuzz-smoke build-tsan concurrency-tsan
     tidy)
 
@@ -28,6 +28,31 @@ stage_setup() { scripts/setup-deps.sh; }
 stage_format() { scripts/format.sh --check; }
 
 stage_build-release() { scripts/build.sh release; }
+
+# The web front end (apps/web): clean install from package-lock.json, type check, lint, unit and
+# component tests (vitest), and the production build (`next build`, standalone output).
+stage_web() {
+    local major
+    major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/' || true)
+    if [[ -z "$major" || "$major" -lt 20 ]]; then
+        echo "web: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))" >&2
+        return 1
+    fi
+    cd apps/web
+    export NEXT_TELEMETRY_DISABLED=1
+    web_step() {
+        local name=$1 start=$SECONDS
+        shift
+        echo "web: $name"
+        "$@"
+        echo "web: $name took $((SECONDS - start))s"
+    }
+    web_step "npm ci" npm ci --no-audit --no-fund --loglevel=error
+    web_step typecheck npm run --silent typecheck
+    web_step lint npm run --silent lint
+    web_step "unit tests" npm test --silent
+    web_step "next build" npm run --silent build
+}
 
 stage_unit() {
     need_file build/release/medforge-unit-tests

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { buildChart, DEFAULT_BOX } from "./chart";
+
+describe("buildChart", () => {
+  it("is empty without points", () => {
+    expect(buildChart([]).empty).toBe(true);
+    expect(buildChart([{ user_id: "u", display_name: "a", points: [] }]).empty).toBe(true);
+  });
+
+  it("maps time to x and score to y inside the padding, as step lines that end together", () => {
+    const m = buildChart([
+      {
+        user_id: "u1",
+        display_name: "alice",
+        points: [
+          { scored_at: "2026-01-01T00:00:00Z", best_score: 0.5 },
+          { scored_at: "2026-01-01T02:00:00Z", best_score: 0.9 },
+        ],
+      },
+      { user_id: "u2", display_name: "bob", points: [{ scored_at: "2026-01-01T01:00:00Z", best_score: 0.7 }] },
+    ]);
+    const b = DEFAULT_BOX;
+    const [a, bob] = m.series;
+    expect(a?.points.map((p) => p.x)).toEqual([b.padLeft, b.width - b.padRight]);
+    expect(a?.points[0]?.y).toBe(b.height - b.padBottom); // lowest score at the bottom
+    expect(a?.points[1]?.y).toBe(b.padTop); // highest at the top
+    expect(a?.path).toBe(`M${b.padLeft},${b.height - b.padBottom}H${b.width - b.padRight}V${b.padTop}`);
+    // bob's single point is extended to the right edge
+    expect(bob?.path.endsWith(`H${b.width - b.padRight}`)).toBe(true);
+    expect(m.yTicks[0]?.label).toBe("0.500");
+    expect(m.yTicks.at(-1)?.label).toBe("0.900");
+  });
+
+  it("handles a single point (no zero-width ranges)", () => {
+    const m = buildChart([{ user_id: "u", display_name: "a", points: [{ scored_at: "2026-01-01T00:00:00Z", best_score: 1 }] }]);
+    const p = m.series[0]?.points[0];
+    expect(Number.isFinite(p?.x)).toBe(true);
+    expect(Number.isFinite(p?.y)).toBe(true);
+  });
+});
