@@ -74,7 +74,6 @@ struct Server::Impl {
     }
     awaitable<void> accept_loop();
     awaitable<void> serve(tcp::socket socket);
-    awaitable<Response> dispatch(Request& req, RouteMatch match);
     // Runs fn on the blocking pool (503 server_busy when its queue is full).
     awaitable<Response> run_blocking(Request& req, std::function<Response()> fn);
     void begin_shutdown();
@@ -351,17 +350,12 @@ awaitable<beast::error_code> write_file(TimedSocket& stream, Response r, unsigne
     co_return beast::error_code{};
 }
 
-// Writes a handler's response: a string body goes out with its head in one write.
+// Writes a streamed or file response (serve() writes string bodies itself).
 awaitable<beast::error_code> write_response(TimedSocket& stream, Response r, unsigned version,
                                             bool keep_alive, std::chrono::seconds deadline,
                                             asio::thread_pool& pool) {
     if (r.stream) co_return co_await write_stream(stream, std::move(r), version, deadline, pool);
-    if (r.file) co_return co_await write_file(stream, std::move(r), version, keep_alive, deadline);
-    if (status_forbids_body(r.status)) r.body.clear();
-    const std::string head =
-        response_head(r, version, keep_alive, Framing::content_length, r.body.size());
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
-    co_return co_await send_all(stream, buffers, deadline);
+    co_return co_await write_file(stream, std::move(r), version, keep_alive, deadline);
 }
 
 IpAddress peer_of(const tcp::socket& s) {
@@ -372,13 +366,6 @@ IpAddress peer_of(const tcp::socket& s) {
 }
 
 }  // namespace
-
-awaitable<Response> Server::Impl::dispatch(Request& req, RouteMatch match) {
-    auto prepared = pipeline.prepare(req, std::move(match));
-    if (prepared.response) co_return std::move(*prepared.response);
-    if (prepared.run_inline) co_return pipeline.execute(req);
-    co_return co_await run_blocking(req, [&] { return pipeline.execute(req); });
-}
 
 awaitable<Response> Server::Impl::run_blocking(Request& req, std::function<Response()> fn) {
     if (blocking_queued.load() >= options.blocking_queue_max) {
@@ -623,7 +610,16 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             req = to_request(*msg, peer);
             req.body = std::move(msg->body());
             req.received_at = SystemClock().now();
-            resp = co_await dispatch(req, std::move(match));
+            // Answered by the pipeline, or on this thread, or on the blocking pool. (No nested
+            // coroutine on the first two paths: each frame is an allocation per request.)
+            auto prepared = pipeline.prepare(req, std::move(match));
+            if (prepared.response) {
+                resp = std::move(*prepared.response);
+            } else if (prepared.run_inline) {
+                resp = pipeline.execute(req);
+            } else {
+                resp = co_await run_blocking(req, [&] { return pipeline.execute(req); });
+            }
         }
         if (!msg) msg.emplace(head.base(), std::string{});
         body_file.reset();  // before answering: a refused upload leaves nothing behind
@@ -632,9 +628,21 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         pipeline.finish(req, resp, seconds);
         const bool keep_alive = msg->keep_alive() && !resp.close_connection && !resp.stream &&
                                 !body_unread && !stopping.load();
-        const auto wec =
-            co_await write_response(stream, std::move(resp), msg->version(), keep_alive,
-                                    std::chrono::seconds(options.body_timeout_seconds), pool);
+        const auto write_deadline = std::chrono::seconds(options.body_timeout_seconds);
+        beast::error_code wec;
+        if (!resp.stream && !resp.file) {
+            // The common case, written here: head and body in one write.
+            if (status_forbids_body(resp.status)) resp.body.clear();
+            const std::string wire_head = response_head(resp, msg->version(), keep_alive,
+                                                        Framing::content_length, resp.body.size());
+            const std::array<asio::const_buffer, 2> buffers{asio::buffer(wire_head),
+                                                            asio::buffer(resp.body)};
+            stream.expires_after(write_deadline);
+            std::tie(wec, std::ignore) = co_await asio::async_write(stream, buffers, as_tuple);
+        } else {
+            wec = co_await write_response(stream, std::move(resp), msg->version(), keep_alive,
+                                          write_deadline, pool);
+        }
         if (wec || !keep_alive) {
             boost::system::error_code ec;
             stream.socket().shutdown(tcp::socket::shutdown_send, ec);
