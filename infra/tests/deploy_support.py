@@ -104,7 +104,7 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
         if pending and line.startswith("#"):
             continue  # comment lines inside a continued instruction are ignored by Docker too
         if line.endswith("\\"):
-            pending += line[:-1] + " "
+            pending += line[:-1].rstrip() + " "
             continue
         full = (pending + line).strip()
         pending = ""
