@@ -155,11 +155,15 @@ def test_only_the_api_gets_the_docker_socket_zfs_and_privileges(services):
             assert tank and tank[0]["target"] == "/tank" and tank[0]["propagation"] == "rshared"
             assert svc.get("cap_add") == ["SYS_ADMIN"]
             assert svc.get("group_add"), "the API needs the docker socket's group"
+            gpus = svc["deploy"]["resources"]["reservations"]["devices"]
+            assert gpus == [{"driver": "nvidia", "count": "all",
+                             "capabilities": ["gpu", "utility"]}], gpus
         else:
             assert "/var/run/docker.sock" not in sources, name
             assert not devices, f"{name}: devices {devices}"
             assert not any(v["source"] == "/tank" for v in volume_specs(svc)), name
             assert not svc.get("cap_add"), name
+            assert "deploy" not in svc, f"{name}: only the API asks for the GPUs (nvidia-smi)"
         assert not svc.get("privileged"), f"{name} must not be privileged"
 
 
