@@ -5,8 +5,10 @@
 #   scripts/build-api-image.sh --prebuilt DIR      target runtime-prebuilt: DIR's three binaries
 #                                                  (debug info stripped) instead of compiling
 #   scripts/build-api-image.sh --debootstrap …     the base image is made here by debootstrap
-#                                                  with every package the stages need, so the
-#                                                  build runs with no network and no registry
+#                                                  with the runtime packages (no registry needed);
+#                                                  with --prebuilt the build then runs with no
+#                                                  network at all, a full build fetches the build
+#                                                  stage's packages with apt (host network)
 # Environment:
 #   MEDFORGE_API_IMAGE_TAG   tag of the result (default medforge/api:local)
 #   MEDFORGE_API_BASE        base image without --debootstrap (default debian:bookworm-slim,
@@ -67,9 +69,10 @@ fi
 
 network=()
 if ((debootstrap)); then
+    # The runtime packages only: debootstrap's dependency resolution (no virtual packages, first
+    # alternative only) fails on the build stage's ≈240 packages (Boost's MPI and Python parts),
+    # so a full build fetches those with apt inside `docker build`, over the host's network.
     packages=$(package_list apps/api/docker/runtime-packages.txt)
-    [[ "$target" == runtime ]] &&
-        packages="$packages,$(package_list apps/api/docker/build-packages.txt)"
     rootfs=$(scripts/debian-rootfs.sh --components main,contrib --include "$packages")
     base="medforge/api-base:$(basename "$rootfs" .tar | sed 's/^rootfs-//')"
     if ! "$DOCKER" image inspect "$base" >/dev/null 2>&1; then
@@ -77,8 +80,12 @@ if ((debootstrap)); then
         "$DOCKER" import - "$base" <"$rootfs" >/dev/null
     fi
     build_args+=(--build-arg "BASE=$base")
-    # Everything is in the base: prove it by building without any network.
-    network=(--network none)
+    if [[ "$target" == runtime-prebuilt ]]; then
+        # Everything is in the base: prove it by building without any network.
+        network=(--network none)
+    else
+        network=(--network host)
+    fi
 elif [[ -n "${MEDFORGE_API_BASE:-}" ]]; then
     build_args+=(--build-arg "BASE=$MEDFORGE_API_BASE")
 fi
