@@ -276,6 +276,22 @@ def test_api_variables_and_deployment_variables_agree(services):
                         f"{sorted(unknown)}"
 
 
+def test_env_example_names_every_value_compose_fixes(services):
+    """The API variables compose sets to a literal are listed (with their value) in the
+    .env.example block that says so, so an operator reading .env.example sees every setting."""
+    api, _ = api_variables()
+    text = ENV_EXAMPLE.read_text()
+    fixed = dict(re.findall(r"^#   ([A-Z][A-Z0-9_]+) +(\S+)", text, flags=re.M))
+    for name in ("medforge-api", "medforge-api-worker"):
+        for key, value in service_env(services[name]).items():
+            if key in api and "${" not in value:
+                assert key in fixed, f".env.example does not mention {key} (fixed to {value})"
+                assert fixed[key] == value, f".env.example says {key}={fixed[key]}, compose {value}"
+            elif key == "DATABASE_URL":
+                assert key in fixed
+    assert set(fixed) <= api
+
+
 def test_compose_interpolations_and_env_example_agree():
     text = COMPOSE_FILE.read_text()
     used = interpolated_names(text)
