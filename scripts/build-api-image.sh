@@ -45,8 +45,30 @@ while (($#)); do
 done
 
 command -v "$DOCKER" >/dev/null || die "the docker CLI is missing"
-# Without the buildx plugin a current docker CLI must be told to use the classic builder.
-"$DOCKER" buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0
+
+# The CLI that builds, and with which builder. BuildKit builds only the stages a target needs;
+# Docker's classic builder builds every stage up to the target, which is fine for
+# runtime-prebuilt (placed before the build stage) but would make the full build run the
+# runtime-prebuilt stage too, and fail on its missing binaries. A CLI with the buildx plugin uses
+# BuildKit by default; a CLI older than 23 has BuildKit built in (DOCKER_BUILDKIT=1); a newer
+# one without buildx has only the classic builder.
+cli_major() { "$1" version --format '{{.Client.Version}}' 2>/dev/null | cut -d. -f1; }
+pick_builder() {
+    local cli major
+    for cli in "$DOCKER" /usr/bin/docker; do
+        command -v "$cli" >/dev/null || continue
+        if "$cli" buildx version >/dev/null 2>&1; then
+            echo "$cli buildkit"
+            return
+        fi
+        major=$(cli_major "$cli")
+        if [[ "$major" =~ ^[0-9]+$ ]] && ((major < 23)); then
+            echo "$cli builtin-buildkit"
+            return
+        fi
+    done
+    echo "$DOCKER classic"
+}
 
 # The package names of a list file (blank-separated, `#` comments), comma-joined.
 package_list() { sed -e 's/#.*//' "$1" | tr -s '[:space:]' '\n' | sed '/^$/d' | paste -sd, -; }
@@ -90,9 +112,18 @@ elif [[ -n "${MEDFORGE_API_BASE:-}" ]]; then
     build_args+=(--build-arg "BASE=$MEDFORGE_API_BASE")
 fi
 
-log "docker build --target $target ${build_args[*]} ${network[*]}"
-"$DOCKER" build -f apps/api/Dockerfile --target "$target" "${build_args[@]}" "${network[@]}" \
-    -t "$TAG" . >&2
+read -r builder_cli builder < <(pick_builder)
+case "$builder" in
+    builtin-buildkit) export DOCKER_BUILDKIT=1 ;;
+    classic)
+        export DOCKER_BUILDKIT=0
+        [[ "$target" == runtime-prebuilt ]] ||
+            die "the full build needs BuildKit: install the docker buildx plugin (or use --prebuilt)"
+        ;;
+esac
+log "docker build --target $target ${build_args[*]} ${network[*]} ($builder_cli, $builder)"
+"$builder_cli" build -f apps/api/Dockerfile --target "$target" "${build_args[@]}" \
+    "${network[@]}" -t "$TAG" . >&2
 image_id=$("$DOCKER" image inspect --format '{{.Id}}' "$TAG")
 [[ "$image_id" =~ ^sha256:[0-9a-f]{64}$ ]] || die "docker image inspect answered '$image_id'"
 log "built $TAG = $image_id in $(($(date +%s) - t0)) s"
