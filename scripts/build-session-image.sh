@@ -6,6 +6,7 @@
 # Environment:
 #   MEDFORGE_SESSION_IMAGE_TAG   tag given to the image (default medforge/session:local)
 #   MEDFORGE_DEBIAN_MIRROR       Debian mirror (default: the one this machine's apt uses)
+#                                (the debootstrap step is scripts/debian-rootfs.sh)
 #   MEDFORGE_SESSION_PACKAGES    extra Debian packages for the image, comma-separated
 #   MEDFORGE_CACHE_DIR           where the debootstrap rootfs is cached (default /var/cache/medforge)
 #   CODE_SERVER_HOME             code-server install (default /opt/medforge/code-server; made
@@ -19,12 +20,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly SUITE=bookworm
-readonly VARIANT=minbase
-# Bump when the way the rootfs is made changes, so old cache entries are not reused.
-readonly RECIPE=1
 readonly TAG=${MEDFORGE_SESSION_IMAGE_TAG:-medforge/session:local}
-readonly CACHE_DIR=${MEDFORGE_CACHE_DIR:-/var/cache/medforge}
 readonly CODE_SERVER_DIR=${CODE_SERVER_HOME:-/opt/medforge/code-server}
 readonly NODE=${NODE_BIN:-/usr/bin/node}
 readonly DOCKER=${DOCKER:-docker}
@@ -33,29 +29,6 @@ log() { echo "build-session-image: $*" >&2; }
 die() {
     log "$*"
     exit 1
-}
-
-# The first Debian archive (not security, not updates) in this machine's apt sources.
-apt_mirror() {
-    local f uri
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [[ -f "$f" ]] || continue
-        # deb822: take the URIs of a stanza whose Suites name the release itself.
-        uri=$(awk -v suite="$SUITE" '
-            /^[[:space:]]*$/ { if (u != "" && s) { print u; exit } u = ""; s = 0; next }
-            tolower($1) == "uris:" { u = $2 }
-            tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) s = 1 }
-            END { if (u != "" && s) print u }' "$f" | head -n 1)
-        [[ -n "$uri" ]] && { echo "$uri"; return; }
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [[ -f "$f" ]] || continue
-        uri=$(awk -v suite="$SUITE" '$1 == "deb" {
-                i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-                if ($(i + 1) == suite) { print $i; exit } }' "$f")
-        [[ -n "$uri" ]] && { echo "$uri"; return; }
-    done
-    echo http://deb.debian.org/debian
 }
 
 # Debian packages (of this host) that provide the shared libraries FILES link against, so the
@@ -75,54 +48,20 @@ library_packages() {
 if [[ ! -x "$CODE_SERVER_DIR/node_modules/.bin/code-server" ]]; then
     CODE_SERVER_HOME=$CODE_SERVER_DIR scripts/setup-code-server.sh >/dev/null
 fi
-command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
 command -v "$DOCKER" >/dev/null || die "the docker CLI is missing"
 
-mirror=${MEDFORGE_DEBIAN_MIRROR:-$(apt_mirror)}
 # Native code that runs in the image: node itself, code-server's Linux/glibc addons, ripgrep.
 mapfile -t native < <(find "$CODE_SERVER_DIR" -name '*.node' ! -path '*obj.target*' -type f)
 rg_bin=$(find "$CODE_SERVER_DIR" -path '*ripgrep/bin/rg' -type f | head -n 1)
 includes=$(library_packages "$NODE" "${native[@]}" ${rg_bin:+"$rg_bin"})
 [[ -n "${MEDFORGE_SESSION_PACKAGES:-}" ]] && includes="$includes,$MEDFORGE_SESSION_PACKAGES"
-arch=$(dpkg --print-architecture)
-key=$(printf '%s\n' "$RECIPE" "$SUITE" "$VARIANT" "$arch" "$mirror" "$includes" | sha256sum |
-    cut -c1-16)
-rootfs_tar="$CACHE_DIR/rootfs-$SUITE-$VARIANT-$arch-$key.tar"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/medforge-session-image.XXXXXX")
-cleanup() {
-    # A failed debootstrap can leave proc/sys mounted inside the target.
-    local m
-    if [[ -d "$work" ]]; then
-        while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(
-            awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r)
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
+trap 'rm -rf "$work"' EXIT
 
 t0=$(date +%s)
-mkdir -p "$CACHE_DIR"
-# One builder at a time per cache entry: other builds wait and then reuse it.
-exec 9>"$rootfs_tar.lock"
-flock 9
-if [[ -s "$rootfs_tar" ]]; then
-    log "debootstrap rootfs from cache: $rootfs_tar"
-else
-    log "debootstrap $VARIANT $SUITE from $mirror (include: $includes)"
-    if ! debootstrap --variant="$VARIANT" --arch="$arch" --include="$includes" "$SUITE" \
-        "$work/base" "$mirror" >"$work/debootstrap.log" 2>&1; then
-        tail -n 30 "$work/debootstrap.log" >&2
-        die "debootstrap failed (log above)"
-    fi
-    rm -rf "$work/base/var/cache/apt/archives/"*.deb "$work/base/var/lib/apt/lists/"*
-    tar -C "$work/base" --numeric-owner -cf "$rootfs_tar.tmp" .
-    mv "$rootfs_tar.tmp" "$rootfs_tar"
-    rm -rf "$work/base"
-    log "debootstrap done in $(($(date +%s) - t0)) s; cached as $rootfs_tar"
-fi
-flock -u 9
-exec 9>&-
+# debootstrap (cached; see scripts/debian-rootfs.sh).
+rootfs_tar=$(scripts/debian-rootfs.sh --include "$includes")
 
 root="$work/rootfs"
 mkdir -p "$root"

@@ -6,6 +6,8 @@
 #                                               MEDFORGE_TEST_DOCKER_SUBNET (a free /24)
 #   scripts/dockerd-throwaway.sh stop DIR    -> stops the daemon, its containerd and containers,
 #                                               unmounts what is left under DIR, removes DIR
+# MEDFORGE_SESSION_IMAGE=0 skips the session image (MEDFORGE_TEST_DOCKER_IMAGE is then empty), for
+# tests that bring images of their own.
 # Several of these (and other engineers' daemons) can run side by side: each has its own data
 # root, exec root, socket, containerd namespace and config file; none creates docker0 or touches
 # the host's iptables (tests reach containers from the host over the bridge, which needs no NAT);
@@ -97,8 +99,9 @@ start() {
     done
     log "dockerd pid $pid ready in $(($(now_ms) - t0)) ms (socket $dir/docker.sock)"
 
-    local image subnet
-    if ! image=$(DOCKER_HOST="unix://$dir/docker.sock" scripts/build-session-image.sh) ||
+    local image="" subnet
+    if { [[ "${MEDFORGE_SESSION_IMAGE:-1}" != 0 ]] &&
+        ! image=$(DOCKER_HOST="unix://$dir/docker.sock" scripts/build-session-image.sh); } ||
         ! subnet=$(free_subnet); then
         log "start failed; stopping the daemon again"
         stop

@@ -12,7 +12,7 @@ readonly PYTEST=("$PYTHON" -m pytest -q -p no:cacheprovider apps/api/tests/integ
 readonly ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 
-ALL_STAGES=(setup format build-release web unit reference system infra integration-sqlite
+ALL_STAGES=(setup format build-release web unit reference system infra images integration-sqlite
     integration-mariadb build-asan unit-asan integration-asan fuzz-smoke build-tsan concurrency-tsan
     tidy)
 
@@ -85,7 +85,30 @@ stage_system() {
 # one of them), the ZFS layout on zfs-fuse, bootstrap's plan and .env, shellcheck on every script.
 stage_infra() {
     echo "infra: pytest infra/tests (firewall in network namespaces, zfs-fuse, bootstrap, shellcheck)"
-    "$PYTHON" -m pytest -q -p no:cacheprovider infra/tests
+    "$PYTHON" -m pytest -q -p no:cacheprovider infra/tests/test_firewall.py \
+        infra/tests/test_zfs.py infra/tests/test_bootstrap.py infra/tests/test_shellcheck.py
+}
+
+# The deployment (infra/): the compose file and .env.example against the variables the API reads,
+# the pack and Caddy recipes, and the API image's runtime-prebuilt target built from
+# build/release (scripts/build-api-image.sh, a debootstrap base, no network) on a throwaway dockerd,
+# then run: versions, non-root user, sudo rule, migrate/admin/API/worker against a throwaway MariaDB.
+stage_images() {
+    need_file build/release/medforge-api
+    local dir
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/medforge-images.XXXXXX")
+    # shellcheck disable=SC2064  # expand $dir now
+    trap "scripts/dockerd-throwaway.sh stop '$dir/docker'; scripts/mariadb-throwaway.sh stop '$dir/mariadb'; rm -rf '$dir'" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    MEDFORGE_SESSION_IMAGE=0 scripts/dockerd-throwaway.sh start "$dir/docker"
+    scripts/mariadb-throwaway.sh start "$dir/mariadb"
+    MEDFORGE_TEST_DOCKER_HOST=$(sed -n 's/^MEDFORGE_TEST_DOCKER_HOST=//p' "$dir/docker/env")
+    MEDFORGE_TEST_MARIADB_URL=$(<"$dir/mariadb/url")
+    export MEDFORGE_TEST_DOCKER_HOST MEDFORGE_TEST_MARIADB_URL
+    MEDFORGE_REQUIRE_SERVICES=1 MEDFORGE_BIN_DIR="$ROOT/build/release" \
+        "$PYTHON" -m pytest -q -p no:cacheprovider infra/tests/test_compose*.py \
+        infra/tests/test_images*.py infra/tests/test_pack*.py
 }
 
 # The session tests run the real code-server (installed once by setup-code-server.sh).

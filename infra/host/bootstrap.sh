@@ -10,10 +10,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly ROOT
 readonly ALL_STEPS=(packages zfs networks firewall boot env images)
 # name subnet extra-option (the private tier is a placeholder network without outside access)
+# name, subnet, the range Docker hands out itself (the upper half: the fixed addresses of the
+# stack, Caddy .2, the API .3, …, sit below .128 and can never be taken by a session), flags.
 readonly NETWORKS=(
-    "medforge-control 172.31.0.0/24"
-    "medforge-public-sessions 172.30.0.0/24"
-    "medforge-private-sessions 172.29.0.0/24 --internal"
+    "medforge-control 172.31.0.0/24 172.31.0.128/25"
+    "medforge-public-sessions 172.30.0.0/24 172.30.0.128/25"
+    "medforge-private-sessions 172.29.0.0/24 172.29.0.128/25 --internal"
 )
 readonly FIREWALL_UNIT=/etc/systemd/system/medforge-firewall.service
 
@@ -332,15 +334,15 @@ step_networks() {
         ((dry_run)) || die "docker does not answer (is dockerd running? DOCKER_HOST?)"
         log "networks: docker does not answer; would create each network that is missing:"
     fi
-    local spec name subnet extra have_subnet internal
+    local spec name subnet range extra have_subnet have_range internal
     for spec in "${NETWORKS[@]}"; do
-        read -r name subnet extra <<<"$spec"
+        read -r name subnet range extra <<<"$spec"
         if docker_answers && have_subnet=$(docker network inspect -f \
-            '{{range .IPAM.Config}}{{.Subnet}} {{end}}{{.Internal}}' "$name" 2>/dev/null); then
-            read -r have_subnet internal <<<"$have_subnet"
-            if [[ "$have_subnet" != "$subnet" ]]; then
-                problem "docker network $name exists with subnet '$have_subnet', not $subnet; \
-remove it (docker network rm $name) and re-run"
+            '{{range .IPAM.Config}}{{.Subnet}} {{.IPRange}} {{end}}{{.Internal}}' "$name" 2>/dev/null); then
+            read -r have_subnet have_range internal <<<"$have_subnet"
+            if [[ "$have_subnet" != "$subnet" || "$have_range" != "$range" ]]; then
+                problem "docker network $name exists with subnet '$have_subnet' and range \
+'$have_range', not $subnet and $range; remove it (docker network rm $name) and re-run"
             elif [[ "$extra" == --internal && "$internal" != true ]]; then
                 problem "docker network $name exists but is not --internal; remove it and re-run"
             else
@@ -348,7 +350,8 @@ remove it (docker network rm $name) and re-run"
             fi
         else
             # shellcheck disable=SC2086  # $extra is an optional single flag
-            act docker network create --driver bridge --subnet "$subnet" $extra "$name"
+            act docker network create --driver bridge --subnet "$subnet" --ip-range "$range" \
+                $extra "$name"
         fi
     done
 }

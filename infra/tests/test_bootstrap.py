@@ -45,11 +45,12 @@ def test_dry_run_prints_the_plan_and_changes_nothing(compose):
     out = r.stdout
     assert "steps: zfs networks firewall boot env images" in out
     assert "infra/zfs/setup.sh" in out and "infra/firewall/setup.sh" in out
-    assert "docker network create --driver bridge --subnet 172.31.0.0/24 medforge-control" in out
+    assert ("docker network create --driver bridge --subnet 172.31.0.0/24 "
+            "--ip-range 172.31.0.128/25 medforge-control") in out
     assert ("docker network create --driver bridge --subnet 172.30.0.0/24 "
-            "medforge-public-sessions") in out
-    assert ("docker network create --driver bridge --subnet 172.29.0.0/24 --internal "
-            "medforge-private-sessions") in out
+            "--ip-range 172.30.0.128/25 medforge-public-sessions") in out
+    assert ("docker network create --driver bridge --subnet 172.29.0.0/24 "
+            "--ip-range 172.29.0.128/25 --internal medforge-private-sessions") in out
     assert ("generating: SESSION_SECRET MARIADB_PASSWORD MARIADB_ROOT_PASSWORD") in out
     assert "would run: docker compose" in out and "build" in out
     assert listing(compose) == before, "--dry-run wrote into the compose directory"

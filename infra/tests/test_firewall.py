@@ -133,14 +133,14 @@ def test_with_a_real_dockerd_and_the_bootstrap_networks(lab):
         for name in ("medforge-control", "medforge-public-sessions",
                      "medforge-private-sessions"):
             assert "docker network create" in made.stdout and name in made.stdout
-        expected = {"medforge-control": ("172.31.0.0/24", "false"),
-                    "medforge-public-sessions": ("172.30.0.0/24", "false"),
-                    "medforge-private-sessions": ("172.29.0.0/24", "true")}
-        for name, (subnet, internal) in expected.items():
+        expected = {"medforge-control": ("172.31.0.0/24", "172.31.0.128/25", "false"),
+                    "medforge-public-sessions": ("172.30.0.0/24", "172.30.0.128/25", "false"),
+                    "medforge-private-sessions": ("172.29.0.0/24", "172.29.0.128/25", "true")}
+        for name, want in expected.items():
             got = run(["docker", "network", "inspect", "-f",
-                       "{{range .IPAM.Config}}{{.Subnet}}{{end}} {{.Internal}}", name],
+                       "{{range .IPAM.Config}}{{.Subnet}} {{.IPRange}}{{end}} {{.Internal}}", name],
                       env=env).stdout.split()
-            assert got == [subnet, internal], (name, got)
+            assert got == list(want), (name, got)
         again = run([BOOTSTRAP, "--only", "networks"], env=env)
         assert "run:" not in again.stdout, again.stdout
         assert again.stdout.count(" exists (") == 3, again.stdout
