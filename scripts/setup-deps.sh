@@ -14,7 +14,7 @@ PACKAGES=(
     mariadb-server mariadb-client
     wrk python3 python3-pytest python3-requests sqlite3 curl
     docker.io docker-compose python3-yaml zfs-fuse bubblewrap debootstrap caddy iptables iproute2
-    shellcheck openssl
+    shellcheck openssl chromium
     python3-fastapi python3-uvicorn python3-uvloop python3-httptools
     libkrb5-dev ripgrep
 )

@@ -13,7 +13,7 @@ readonly ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 
 ALL_STAGES=(setup format build-release web unit reference system infra images integration-sqlite
-    integration-mariadb build-asan unit-asan integration-asan fuzz-smoke build-tsan concurrency-tsan
+    integration-mariadb e2e build-asan unit-asan integration-asan fuzz-smoke build-tsan concurrency-tsan
     tidy)
 
 need_file() {
@@ -136,6 +136,49 @@ stage_integration-mariadb() {
     MEDFORGE_TEST_MARIADB_URL=$(<"$db/url")
     export MEDFORGE_TEST_MARIADB_URL MEDFORGE_DB=mariadb
     MEDFORGE_BIN_DIR="$ROOT/build/release" "${PYTEST[@]}"
+}
+
+# Browser end-to-end tests (apps/web/e2e, node --test + playwright-core driving Debian's Chromium)
+# against the whole stack of `make run` (scripts/stack.sh: API with code-server sessions, worker,
+# web standalone server, Caddy) on free ports, its state in a temp dir. Reuses the web stage's
+# build (scripts/stack.sh build-web only builds what is missing or stale). Screenshots and the
+# stack's logs go to build/e2e-artifacts/.
+# Stops the stack (a part that does not stop cleanly fails the stage), keeps its logs, removes DIR.
+e2e_cleanup() {
+    local rc=$? dir=$1 artifacts=$2
+    scripts/stack.sh stop "$dir" || rc=1
+    cp "$dir/stack.log" "$dir/caddy/caddy.log" "$artifacts/" 2>/dev/null || true
+    rm -rf "$dir"
+    exit "$rc"
+}
+
+stage_e2e() {
+    local bin=${MEDFORGE_BIN_DIR:-$ROOT/build/release}
+    need_file "$bin/medforge-api"
+    need_file "$bin/medforge-worker"
+    command -v chromium >/dev/null || { echo "e2e: chromium is missing (scripts/setup-deps.sh)" >&2; return 1; }
+    scripts/stack.sh build-web
+    local dir artifacts=$ROOT/build/e2e-artifacts
+    rm -rf "$artifacts"
+    mkdir -p "$artifacts"
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/medforge-e2e.XXXXXX")
+    chmod 0711 "$dir" # the session user reaches its workspace below it
+    # shellcheck disable=SC2064  # expand now
+    trap "e2e_cleanup '$dir' '$artifacts'" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    local ports
+    read -r -a ports < <("$PYTHON" -c 'import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])')
+    local start=$SECONDS
+    MEDFORGE_BIN_DIR=$bin API_BIND=127.0.0.1:${ports[0]} WEB_PORT=${ports[1]} MEDFORGE_HTTP_PORT=${ports[2]} \
+        scripts/stack.sh start "$dir"
+    echo "e2e: stack up in $((SECONDS - start))s"
+    # shellcheck disable=SC1091
+    set -a && source "$dir/env" && set +a
+    (cd apps/web && MEDFORGE_E2E_ARTIFACTS=$artifacts npm run --silent e2e)
 }
 
 stage_build-asan() { scripts/build.sh asan; }

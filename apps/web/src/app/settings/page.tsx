@@ -18,7 +18,7 @@ export default async function SettingsPage() {
         Role: <strong data-testid="settings-role">{me.role}</strong> · concurrent sessions allowed: {me.max_concurrent_sessions}
       </p>
       <h2>Profile</h2>
-      <ProfileForm me={me} key={`${me.display_name}|${me.email}`} />
+      <ProfileForm me={me} />
       <h2>Password</h2>
       <PasswordForm />
       <h2>Personal access tokens</h2>

@@ -29,7 +29,11 @@ export function ProfileForm({ me }: { me: Me }) {
     }
     setBusy(true);
     try {
-      await apiData<Me>("/me", { method: "PATCH", json: body });
+      // The form keeps its state (and the "Saved." note) across the refresh that follows: it
+      // shows what the API stored (the email trimmed and lower-cased).
+      const stored = await apiData<Me>("/me", { method: "PATCH", json: body });
+      setDisplayName(stored.display_name);
+      setEmail(stored.email);
       setSaved(true);
       router.refresh();
     } catch (err) {
