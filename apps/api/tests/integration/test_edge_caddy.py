@@ -533,3 +533,56 @@ def test_production_mode_wildcard_certificate_and_http3(tmp_path):
     (policy,) = cfg["apps"]["tls"]["automation"]["policies"]
     assert policy["subjects"] == ["medforge.example.org", "*.medforge.example.org"]
     assert {i["email"] for i in policy["issuers"]} == {"ops@example.org"}
+
+
+# --------------------------------------------------------------------------------------------
+# The real code-server behind the gate (skipped where it is not installed; required in CI)
+# --------------------------------------------------------------------------------------------
+
+
+def test_code_server_through_caddy(server_factory, tmp_path):
+    from test_sessions_code_server import code_server_bin
+
+    cs = code_server_bin()
+    sandbox = "bwrap" if shutil.which("bwrap") else "none"
+    srv = start_session_server(
+        server_factory,
+        SESSION_PROCESS_COMMAND=f"{cs} --auth none --bind-addr 127.0.0.1:{{port}} --disable-telemetry {{workspace}}",
+        SESSION_PROCESS_SANDBOX=sandbox, SESSION_CONTAINER_START_TIMEOUT_SECONDS="30",
+        SESSION_CONTAINER_STOP_TIMEOUT_SECONDS="5")
+    web = Recorder(web_stand_in_answer)
+    caddy = Caddy(tmp_path, srv.base_url.removeprefix("http://"), web.address)
+    try:
+        caddy.start()
+        u = srv.api.signup()
+        s = ok(create(srv.api, u), 201)["session"]
+        host = caddy.host(f"s-{s['slug']}.medforge")
+        assert s["url"] == f"http://s-{s['slug']}.medforge.localhost:8080/"
+        via = caddy.api()
+        r = via.get("/", token=u.token, headers={"Host": host})
+        assert r.status_code == 302 and r.headers["Location"].startswith("./?folder="), r.headers
+        page = via.get("/" + r.headers["Location"].removeprefix("./"), token=u.token, headers={"Host": host})
+        assert page.status_code == 200 and "code-server" in page.text.lower(), page.text[:300]
+        asset = via.get("/_static/src/browser/media/favicon-dark-support.svg", token=u.token, headers={"Host": host})
+        assert asset.status_code == 200 and asset.headers["Content-Type"] == "image/svg+xml"
+        assert via.get("/", headers={"Host": host}).status_code == 401
+        # VS Code's websocket (code-server checks that Origin matches the preserved Host)
+        key = base64.b64encode(os.urandom(16)).decode()
+        for cookie, status in ((login_cookie(u), b"101"), (None, b"401")):
+            sock = socket.create_connection(("127.0.0.1", caddy.port), timeout=10)
+            req = (f"GET /?reconnectionToken=0b1c2d3e-4f50-4617-8899-aabbccddeeff&reconnection=false"
+                   f"&skipWebSocketFrames=false HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                   f"Origin: http://{host}\r\n" + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n")
+            sock.sendall(req.encode())
+            head = b""
+            while b"\r\n" not in head:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+            sock.close()
+            assert head.split(b" ")[1] == status, (cookie is not None, head[:200])
+    finally:
+        caddy.stop()
+        web.close()
