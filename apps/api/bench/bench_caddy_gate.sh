@@ -8,7 +8,7 @@
 # The IDE is the real code-server (scripts/setup-code-server.sh's install or
 # $MEDFORGE_TEST_CODE_SERVER; asset /_static/src/browser/media/favicon-dark-support.svg, 3.7 KB),
 # else the stand-in apps/api/tests/integration/fake_ide.py (HTTP/1.0, one connection per request).
-#   apps/api/bench/bench_caddy_gate.sh [seconds=10] [rounds=3]
+#   apps/api/bench/bench_caddy_gate.sh [seconds=10] [rounds=3]     (BENCH_CONNS=N: other than 8 connections)
 # medforge-api comes from ${MEDFORGE_BIN_DIR:-build/release}; SQLite, process runtime, dir
 # workspaces, LOG_LEVEL=info (a request log line per gate call, as deployed).
 # Prints one row per wrk run, the medians, and the gate's added p50 (bar: <= 2 ms). Any non-2xx
@@ -18,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 ROOT=$(pwd)
 DURATION=${1:-10}
 ROUNDS=${2:-3}
-CONNS=8
+CONNS=${BENCH_CONNS:-8}
 BIN=$(realpath -m "${MEDFORGE_BIN_DIR:-build/release}")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/medforge-bench-caddy.XXXXXX")
 chmod 0711 "$WORK"  # the session user must reach its workspace

@@ -72,12 +72,15 @@ class Caddy:
                                      env=self.env, cwd=str(self.workdir), stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT)
 
+        probe = requests.Session()
+        probe.trust_env = False
+
         def up():
             if self.proc.poll() is not None:
                 pytest.fail(f"caddy exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
             try:
-                return requests.get(f"http://127.0.0.1:{self.port}/", headers={"Host": "nothing.example"},
-                                    timeout=1).status_code == 404
+                return probe.get(f"http://127.0.0.1:{self.port}/", headers={"Host": "nothing.example"},
+                                 timeout=1).status_code == 404
             except requests.RequestException:
                 return False
 
