@@ -116,7 +116,7 @@ started() { PIDS+=("$1") NAMES+=("$2"); }
 wait_http() { # NAME URL [curl args...]: wait until it answers (30 s)
     local name=$1 url=$2 deadline=$((SECONDS + 30))
     shift 2
-    until curl -s -o /dev/null "$@" "$url"; do
+    until curl -s --noproxy '*' -o /dev/null "$@" "$url"; do
         ((INTERRUPTED)) && exit 130
         if ((SECONDS >= deadline)) || ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
             echo "run: $name did not come up at $url" >&2
@@ -138,7 +138,7 @@ HOME="$ROOT/var/caddy" XDG_DATA_HOME="$ROOT/var/caddy/data" XDG_CONFIG_HOME="$RO
     API_UPSTREAM="$API_BIND" WEB_UPSTREAM="$WEB_BIND" \
     caddy run --config infra/caddy/Caddyfile --adapter caddyfile >var/caddy/caddy.log 2>&1 &
 started $! caddy
-wait_http caddy "$API_URL_PUBLIC/healthz" -f
+wait_http caddy "http://127.0.0.1:$MEDFORGE_HTTP_PORT/healthz" -f -H "Host: api.medforge.$DOMAIN"
 
 if ((HAVE_WEB)); then
     (cd "$WEB_DIR" && exec setsid env API_URL="http://$API_BIND" NEXT_TELEMETRY_DISABLED=1 \
