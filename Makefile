@@ -4,7 +4,8 @@
 
 help:
 	@echo "MedForge targets:"
-	@echo "  make run     install deps, build release, run the API on http://127.0.0.1:8000"
+	@echo "  make run     install deps, build release, run API, worker, web and Caddy on"
+	@echo "               http://medforge.localhost:8080 (Ctrl-C stops all)"
 	@echo "  make test    every CI stage (format, builds, unit, integration on SQLite and"
 	@echo "               MariaDB, ASan/UBSan, TSan, clang-tidy) and a summary"
 	@echo "               (STAGES=\"unit integration-sqlite\" to pick stages, SKIP_SETUP=1)"
