@@ -81,10 +81,9 @@ run() {
     mkdir -p "$DIR"
     DIR=$(cd "$DIR" && pwd)
     rm -f "$DIR/env" "$DIR/exit-status"
-    local bin=${MEDFORGE_BIN_DIR:-$ROOT/build/release}
-    bin=$(realpath "$bin")
+    BIN=$(realpath "${MEDFORGE_BIN_DIR:-$ROOT/build/release}")
     local p
-    for p in "$bin/medforge-api" "$bin/medforge-worker" "$WEB_DIR/.next/standalone/server.js"; do
+    for p in "$BIN/medforge-api" "$BIN/medforge-worker" "$WEB_DIR/.next/standalone/server.js"; do
         [[ -e "$p" ]] || { log "missing $p (build first: scripts/run.sh builds everything)"; exit 1; }
     done
 
@@ -144,9 +143,9 @@ run() {
     trap on_signal INT TERM
     trap 'stop_all; for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done' EXIT
 
-    "$bin/medforge-worker" &
+    "$BIN/medforge-worker" &
     started $! medforge-worker
-    "$bin/medforge-api" &
+    "$BIN/medforge-api" &
     started $! medforge-api
     wait_http medforge-api "http://$API_BIND/healthz" -f
 
@@ -227,8 +226,23 @@ banner() {
   Admin login (created on the first run, kept in $LOGIN_FILE):
     email     $MEDFORGE_BOOTSTRAP_ADMIN_EMAIL
     password  $MEDFORGE_BOOTSTRAP_ADMIN_PASSWORD
+  More admins: $BIN/medforge admin create --email you@example.com  (password on stdin)
 
-  Sessions: code-server on a free GPU id; workspaces in $WORKSPACE_DIR_ROOT.
+  Try it (*.localhost resolves to 127.0.0.1 in curl and browsers):
+    curl -i -X POST $API_URL_PUBLIC/api/v1/auth/login -H 'content-type: application/json' \\
+      -d '{"email":"$MEDFORGE_BOOTSTRAP_ADMIN_EMAIL","password":"$MEDFORGE_BOOTSTRAP_ADMIN_PASSWORD"}'
+
+  Competitions: $API_URL_PUBLIC/api/v1/competitions — upload a file with the cookie above:
+    curl -b 'medforge_session=<cookie>' -H 'content-type: text/csv' \\
+      --data-binary @apps/api/data/competitions/titanic-survival/sample_submission.csv \\
+      '$API_URL_PUBLIC/api/v1/competitions/titanic-survival/submissions?filename=sample.csv'
+  Validate offline: $BIN/medforge score --json --competition titanic-survival FILE.csv
+
+  Sessions (code-server on a free GPU id; workspaces in $WORKSPACE_DIR_ROOT):
+    curl -b 'medforge_session=<cookie>' -X POST $API_URL_PUBLIC/api/v1/sessions -d '{}'
+    -> {"session": {"slug": "...", "url": "http://s-<slug>.medforge.$DOMAIN:$PUBLIC_PORT/", ...}}
+    open that url (logged in: the cookie is shared by every *.medforge.$DOMAIN host) — VS Code,
+    behind the gate: curl -L -b 'medforge_session=<cookie>' http://s-<slug>.medforge.$DOMAIN:$PUBLIC_PORT/
 
   Ctrl-C stops everything (the API stops every session, with a snapshot).
 
