@@ -31,6 +31,34 @@ describe("buildChart", () => {
     expect(m.yTicks.at(-1)?.label).toBe("0.900");
   });
 
+  it("labels the time axis without repeats, with seconds over a short range", () => {
+    const short = buildChart([
+      {
+        user_id: "u",
+        display_name: "a",
+        points: [
+          { scored_at: "2026-01-01T10:05:10Z", best_score: 0.5 },
+          { scored_at: "2026-01-01T10:06:40Z", best_score: 0.6 },
+        ],
+      },
+    ]);
+    const labels = short.xTicks.map((t) => t.label);
+    expect(labels.length).toBeGreaterThan(1);
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(labels.every((l) => /^1\/1 10:0[56]:\d\d$/.test(l))).toBe(true);
+    const long = buildChart([
+      {
+        user_id: "u",
+        display_name: "a",
+        points: [
+          { scored_at: "2026-01-01T00:00:00Z", best_score: 0.5 },
+          { scored_at: "2026-01-01T02:00:00Z", best_score: 0.6 },
+        ],
+      },
+    ]);
+    expect(long.xTicks.every((t) => /^1\/1 \d\d:\d\d$/.test(t.label))).toBe(true);
+  });
+
   it("handles a single point (no zero-width ranges)", () => {
     const m = buildChart([{ user_id: "u", display_name: "a", points: [{ scored_at: "2026-01-01T00:00:00Z", best_score: 1 }] }]);
     const p = m.series[0]?.points[0];

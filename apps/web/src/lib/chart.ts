@@ -83,10 +83,16 @@ export function buildChart(history: HistorySeries[], box: ChartBox = DEFAULT_BOX
     .filter((s) => s.points.length > 0);
 
   const yTicks = niceTicks(vMin, vMax, 5).map((v) => ({ y: yOf(v), label: v.toFixed(3) }));
-  const xTicks = niceTicks(tMin, tMax, tMax - tMin > 0 ? 4 : 1).map((t) => {
+  // Minutes are enough for a long range; a range of a few minutes shows seconds too, and a tick
+  // whose label repeats the previous one's is dropped (never two identical labels on the axis).
+  const withSeconds = tMax - tMin < 10 * 60_000;
+  const xTicks: { x: number; label: string }[] = [];
+  for (const t of niceTicks(tMin, tMax, tMax - tMin > 0 ? 4 : 1)) {
     const d = new Date(t);
     const pad = (n: number) => String(n).padStart(2, "0");
-    return { x: xOf(t), label: `${d.getUTCMonth() + 1}/${d.getUTCDate()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}` };
-  });
+    const seconds = withSeconds ? `:${pad(d.getUTCSeconds())}` : "";
+    const label = `${d.getUTCMonth() + 1}/${d.getUTCDate()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${seconds}`;
+    if (xTicks.at(-1)?.label !== label) xTicks.push({ x: xOf(t), label });
+  }
   return { series, yTicks, xTicks, empty: false };
 }
