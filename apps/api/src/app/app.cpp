@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include "core/background_worker.hpp"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -66,7 +68,8 @@ int run_api(Config config) {
         log::warn("config.dev_session_secret",
                   {{"detail", "SESSION_SECRET unset; using the per-install dev secret file"}});
     }
-    const std::size_t pool = static_cast<std::size_t>(config.blocking_pool_threads) + 2;
+    // The blocking pool, the background worker's two threads, the session loop and one spare.
+    const std::size_t pool = static_cast<std::size_t>(config.blocking_pool_threads) + 4;
     std::unique_ptr<db::Database> db;
     try {
         db = open_database(config, pool);
@@ -162,8 +165,13 @@ int run_api(Config config) {
     opts.blocking_queue_max = config.blocking_queue_max;
     opts.spool_dir = config.submissions_dir + "/.incoming";
     http::Server server(opts, pipeline);
-    services.background = [&server](std::function<void()> fn) {
-        server.post_blocking(std::move(fn));
+    // Refresh-ahead and idle slides: two threads at nice +10, so a burst of refreshes (many
+    // cache entries crossing their half-life together) never delays an answer on the I/O
+    // threads. Declared after the server and before the session loop starts; destroyed (after
+    // draining) before the services it calls into.
+    BackgroundWorker background(2, 10);
+    services.background = [&background](std::function<void()> fn) {
+        background.post(std::move(fn));
     };
     std::uint16_t port = 0;
     try {
@@ -190,6 +198,7 @@ int run_api(Config config) {
     }
     session_service->stop_loop();
     services.sessions = nullptr;
+    services.background = [](std::function<void()> fn) { fn(); };  // the worker is going away
     log::info("api.stopped", {});
     log::flush();
     return 0;

@@ -242,7 +242,7 @@ std::optional<http::Response> gate(Services& s, http::Request& req, bool may_blo
         if (!req.principal) throw unauthenticated();
     }
     const Micros now = s.clock.now();
-    std::optional<db::RunningSession> rs;
+    std::shared_ptr<const db::RunningSession> rs;
     if (auto hit = s.gate_cache.get(*slug, now)) {
         rs = std::move(hit->session);
         if (hit->refresh) {
@@ -261,9 +261,10 @@ std::optional<http::Response> gate(Services& s, http::Request& req, bool may_blo
     } else if (!may_block) {
         return std::nullopt;
     } else {
-        rs = s.db.with_connection(
+        auto found = s.db.with_connection(
             [&](db::Connection& c) { return db::sessions::find_running_by_slug(c, *slug); });
-        s.gate_cache.put(*slug, rs, now);
+        if (found) rs = std::make_shared<const db::RunningSession>(*found);
+        s.gate_cache.put(*slug, std::move(found), now);
     }
     if (!rs) throw ApiError(404, "session_not_found", "No running session at this address.");
     if (rs->user_id != req.principal->user_id && !req.principal->is_admin()) {

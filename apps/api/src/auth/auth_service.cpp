@@ -170,20 +170,19 @@ void AuthService::logout(const std::string& token) {
     if (revoked) log::info("auth.logout", {});
 }
 
-std::optional<Principal> AuthService::check_and_slide(const std::string& token,
-                                                      CachedCredential entry) {
+PrincipalPtr AuthService::check_and_slide(const std::string& token, CachedCredential entry) {
     const Micros now = clock_.now();
-    if (entry.principal.kind == CredentialKind::session_cookie) {
-        if (now >= entry.expires_at) return std::nullopt;
+    if (entry.principal->kind == CredentialKind::session_cookie) {
+        if (now >= entry.expires_at) return nullptr;
         if (now >= entry.created_at + config_.auth_max_ttl_seconds * kMicrosPerSecond) {
-            return std::nullopt;
+            return nullptr;
         }
     }
     if (now - entry.last_seen_at >= kSlideInterval) {
         const Micros new_expiry = now + config_.auth_idle_ttl_seconds * kMicrosPerSecond;
         if (cache_.claim_slide(token, now, kSlideInterval, new_expiry)) {
-            const std::string id = entry.principal.credential_id;
-            const CredentialKind kind = entry.principal.kind;
+            const std::string id = entry.principal->credential_id;
+            const CredentialKind kind = entry.principal->kind;
             background_([this, id, kind, now, new_expiry] {
                 try {
                     db_.with_connection([&](db::Connection& c) {
@@ -202,16 +201,15 @@ std::optional<Principal> AuthService::check_and_slide(const std::string& token,
     return std::move(entry.principal);
 }
 
-std::optional<Principal> AuthService::authenticate_cached(const std::string& token,
-                                                          CredentialKind kind) {
+PrincipalPtr AuthService::authenticate_cached(const std::string& token, CredentialKind kind) {
     const Micros now = clock_.now();
     bool refresh = false;
     auto entry = cache_.get(token, now, &refresh);
-    if (!entry || entry->principal.kind != kind) return std::nullopt;
+    if (!entry || entry->principal->kind != kind) return nullptr;
     if (refresh) {
         // Re-read it in the background while it is still served, so a busy credential never
         // falls out of the cache onto the request path.
-        background_([this, token, hash = entry->principal.token_hash, kind] {
+        background_([this, token, hash = entry->principal->token_hash, kind] {
             std::optional<CachedCredential> fresh;
             try {
                 fresh = load_credential(hash, kind, clock_.now());
@@ -225,14 +223,14 @@ std::optional<Principal> AuthService::authenticate_cached(const std::string& tok
     return check_and_slide(token, std::move(*entry));
 }
 
-std::optional<Principal> AuthService::authenticate(const std::string& token, CredentialKind kind) {
-    if (!plausible_token(token)) return std::nullopt;
+PrincipalPtr AuthService::authenticate(const std::string& token, CredentialKind kind) {
+    if (!plausible_token(token)) return nullptr;
     const Micros now = clock_.now();
-    if (auto entry = cache_.get(token, now); entry && entry->principal.kind == kind) {
+    if (auto entry = cache_.get(token, now); entry && entry->principal->kind == kind) {
         return check_and_slide(token, std::move(*entry));
     }
     auto entry = load_credential(token_hash(config_.session_secret, token), kind, now);
-    if (!entry) return std::nullopt;
+    if (!entry) return nullptr;
     cache_.put(token, *entry);
     return check_and_slide(token, std::move(*entry));
 }
@@ -245,7 +243,8 @@ std::optional<CachedCredential> AuthService::load_credential(const std::string& 
     });
     if (!found || found->revoked_at) return std::nullopt;
     CachedCredential entry;
-    entry.principal = principal_of(found->user, kind, found->credential_id, hash);
+    entry.principal = std::make_shared<const Principal>(
+        principal_of(found->user, kind, found->credential_id, hash));
     entry.created_at = found->created_at;
     entry.expires_at = found->expires_at;
     entry.last_seen_at = found->last_seen_at;

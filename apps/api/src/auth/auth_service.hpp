@@ -63,10 +63,10 @@ class AuthService {
                       const ClientInfo& client);
     void logout(const std::string& token);
 
-    // Cache-only resolution (no I/O): the answer, or nullopt when the DB must be asked.
-    std::optional<Principal> authenticate_cached(const std::string& token, CredentialKind kind);
-    // Full resolution; returns nullopt for an unknown, revoked or expired credential.
-    std::optional<Principal> authenticate(const std::string& token, CredentialKind kind);
+    // Cache-only resolution (no I/O): the answer, or null when the DB must be asked.
+    PrincipalPtr authenticate_cached(const std::string& token, CredentialKind kind);
+    // Full resolution; returns null for an unknown, revoked or expired credential.
+    PrincipalPtr authenticate(const std::string& token, CredentialKind kind);
 
     db::UserRecord get_user(const std::string& user_id);
     db::UserRecord update_profile(const Principal& me, const ProfilePatch& patch);
@@ -92,7 +92,7 @@ class AuthService {
   private:
     IssuedLogin issue_login(db::Connection& c, const db::UserRecord& user,
                             const ClientInfo& client);
-    std::optional<Principal> check_and_slide(const std::string& token, CachedCredential entry);
+    PrincipalPtr check_and_slide(const std::string& token, CachedCredential entry);
     // The credential with this hash from the DB (nullopt: unknown or revoked).
     std::optional<CachedCredential> load_credential(const std::string& hash, CredentialKind kind,
                                                     Micros now);

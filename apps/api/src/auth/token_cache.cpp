@@ -26,6 +26,12 @@ TokenCache::Key TokenCache::key_of(std::string_view token) const {
     return k;
 }
 
+Micros TokenCache::refresh_age(const Key& key) const {
+    // Half the max age plus a per-token spread of up to a quarter, so entries cached together
+    // are refreshed over a window rather than in one burst.
+    return max_age_ / 2 + static_cast<Micros>(key[1]) * (max_age_ / 4) / 256;
+}
+
 TokenCache::Shard& TokenCache::shard_for(const Key& key) const { return shards_[key[0] % kShards]; }
 
 std::optional<CachedCredential> TokenCache::get(std::string_view token, Micros now,
@@ -37,7 +43,7 @@ std::optional<CachedCredential> TokenCache::get(std::string_view token, Micros n
     if (it == s.map.end()) return std::nullopt;
     if (now - it->second.fetched_at > max_age_ || now < it->second.fetched_at) return std::nullopt;
     if (refresh != nullptr) {
-        *refresh = !it->second.refreshing && now - it->second.fetched_at > max_age_ / 2;
+        *refresh = !it->second.refreshing && now - it->second.fetched_at > refresh_age(key);
         if (*refresh) it->second.refreshing = true;
     }
     return it->second;
@@ -62,8 +68,8 @@ void TokenCache::erase(std::string_view token) {
 void TokenCache::erase_hash(const std::string& token_hash) {
     for (auto& s : shards_) {
         std::lock_guard lock(s.mu);
-        std::erase_if(s.map,
-                      [&](const auto& kv) { return kv.second.principal.token_hash == token_hash; });
+        std::erase_if(
+            s.map, [&](const auto& kv) { return kv.second.principal->token_hash == token_hash; });
     }
 }
 
@@ -71,7 +77,7 @@ void TokenCache::erase_user(const std::string& user_id) {
     for (auto& s : shards_) {
         std::lock_guard lock(s.mu);
         std::erase_if(s.map,
-                      [&](const auto& kv) { return kv.second.principal.user_id == user_id; });
+                      [&](const auto& kv) { return kv.second.principal->user_id == user_id; });
     }
 }
 
@@ -94,7 +100,7 @@ bool TokenCache::claim_refresh(std::string_view token, Micros now) {
     std::lock_guard lock(s.mu);
     auto it = s.map.find(key);
     if (it == s.map.end() || it->second.refreshing) return false;
-    if (now - it->second.fetched_at <= max_age_ / 2) return false;
+    if (now - it->second.fetched_at <= refresh_age(key)) return false;
     it->second.refreshing = true;
     return true;
 }

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,9 +28,12 @@ struct Principal {
     bool is_admin() const { return role == "admin"; }
 };
 
+// Shared, immutable: a cache hit hands out a reference, not a copy of every string.
+using PrincipalPtr = std::shared_ptr<const Principal>;
+
 // A resolved credential with the timestamps needed to re-check validity without the DB.
 struct CachedCredential {
-    Principal principal;
+    PrincipalPtr principal;  // never null in the cache
     Micros created_at = 0;
     Micros expires_at = 0;  // 0 = no idle expiry (access tokens)
     Micros last_seen_at = 0;
@@ -50,8 +54,9 @@ class TokenCache {
     explicit TokenCache(Micros max_age, std::size_t max_entries = 200000);
 
     // The entry, if fresh. With `refresh` given, also claims refresh-ahead in the same look-up:
-    // *refresh becomes true (once) when the entry has lived past half of `max_age`, so the caller
-    // re-reads it in the background while it is still served.
+    // *refresh becomes true (once) when the entry has lived past half of `max_age` plus a
+    // per-token spread of up to a quarter, so the caller re-reads it in the background while it
+    // is still served.
     std::optional<CachedCredential> get(std::string_view token, Micros now,
                                         bool* refresh = nullptr) const;
     void put(std::string_view token, const CachedCredential& entry);
@@ -81,6 +86,7 @@ class TokenCache {
     };
     Key key_of(std::string_view token) const;
     Shard& shard_for(const Key& key) const;
+    Micros refresh_age(const Key& key) const;
 
     Micros max_age_;
     std::size_t max_per_shard_;

@@ -20,9 +20,9 @@ std::string attributes(const Config& c, std::int64_t max_age) {
 
 }  // namespace
 
-std::vector<std::string> cookie_values(const std::vector<std::string_view>& cookie_headers,
-                                       std::string_view name) {
-    std::vector<std::string> out;
+std::vector<std::string_view> cookie_values(const std::vector<std::string_view>& cookie_headers,
+                                            std::string_view name) {
+    std::vector<std::string_view> out;
     for (auto header : cookie_headers) {
         while (!header.empty()) {
             auto semi = header.find(';');

@@ -40,7 +40,7 @@ struct Request {
     // Filled by the pipeline.
     const Route* route = nullptr;
     std::unordered_map<std::string, std::string> path_params;
-    std::optional<auth::Principal> principal;
+    auth::PrincipalPtr principal;
     std::string credential;  // raw token presented (cookie or bearer); never logged
     auth::CredentialKind credential_kind = auth::CredentialKind::session_cookie;
     bool credential_resolved = false;

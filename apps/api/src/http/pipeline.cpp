@@ -84,7 +84,7 @@ void Pipeline::read_credential(Request& req) const {
             .with_header("Set-Cookie", clear_session_cookie(config_));
     }
     if (values.size() == 1) {
-        req.credential = values.front();
+        req.credential = std::string(values.front());
         req.credential_kind = auth::CredentialKind::session_cookie;
     }
 }
@@ -147,7 +147,7 @@ Pipeline::Prepared Pipeline::prepare(Request& req, RouteMatch m) {
         read_credential(req);
         if (!req.credential.empty()) {
             req.principal = auth_.authenticate_cached(req.credential, req.credential_kind);
-            req.credential_resolved = req.principal.has_value();
+            req.credential_resolved = req.principal != nullptr;
         } else {
             req.credential_resolved = true;
         }

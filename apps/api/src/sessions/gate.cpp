@@ -12,6 +12,20 @@ bool valid_slug(std::string_view slug) {
     return true;
 }
 
+namespace {
+
+char lower(char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; }
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 std::optional<std::string> session_slug_from_host(std::string_view host, std::string_view domain) {
     if (host.empty() || host.size() > 255 || domain.empty()) return std::nullopt;
     // Strip the port: a host name never contains ':' (IPv6 literals are not session hosts).
@@ -24,20 +38,15 @@ std::optional<std::string> session_slug_from_host(std::string_view host, std::st
         host = host.substr(0, colon);
     }
     if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-    std::string h(host);
-    for (auto& ch : h) {
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    // "s-" + 8 + ".medforge." + domain, exactly, compared without regard to ASCII case.
+    static constexpr std::string_view kMiddle = ".medforge.";
+    if (host.size() != 2 + 8 + kMiddle.size() + domain.size()) return std::nullopt;
+    if (!iequals(host.substr(0, 2), "s-") || !iequals(host.substr(10, kMiddle.size()), kMiddle) ||
+        !iequals(host.substr(10 + kMiddle.size()), domain)) {
+        return std::nullopt;
     }
-    std::string d(domain);
-    for (auto& ch : d) {
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    }
-    const std::string suffix = ".medforge." + d;
-    // "s-" + 8 + suffix, exactly.
-    if (h.size() != 2 + 8 + suffix.size()) return std::nullopt;
-    if (h.compare(0, 2, "s-") != 0) return std::nullopt;
-    if (h.compare(10, std::string::npos, suffix) != 0) return std::nullopt;
-    std::string slug = h.substr(2, 8);
+    std::string slug(host.substr(2, 8));
+    for (auto& ch : slug) ch = lower(ch);
     if (!valid_slug(slug)) return std::nullopt;
     return slug;
 }
@@ -56,26 +65,24 @@ std::optional<GateCache::Hit> GateCache::get(const std::string& slug, Micros now
         return std::nullopt;
     }
     Hit hit{it->second.session, false};
-    if (now - it->second.at > ttl_ / 2 && !it->second.refreshing) {
+    // Past half its life plus a per-slug spread of up to a quarter: entries cached together
+    // (a restart, a burst of new sessions) are refreshed over a window, not in one burst.
+    const Micros spread = static_cast<Micros>(std::hash<std::string>{}(slug) >> 8) % (ttl_ / 4 + 1);
+    if (now - it->second.at > ttl_ / 2 + spread && !it->second.refreshing) {
         it->second.refreshing = true;
         hit.refresh = true;
     }
     return hit;
 }
 
-bool GateCache::has(const std::string& slug, Micros now) {
-    auto& sh = shard(slug);
-    std::lock_guard lk(sh.mu);
-    auto it = sh.map.find(slug);
-    return it != sh.map.end() && now >= it->second.at && now - it->second.at <= ttl_;
-}
-
 void GateCache::put(const std::string& slug, std::optional<db::RunningSession> session,
                     Micros now) {
+    std::shared_ptr<const db::RunningSession> shared;
+    if (session) shared = std::make_shared<const db::RunningSession>(std::move(*session));
     auto& sh = shard(slug);
     std::lock_guard lk(sh.mu);
     if (sh.map.size() >= max_entries_ / shards_.size()) sh.map.clear();
-    sh.map[slug] = Entry{std::move(session), now};
+    sh.map[slug] = Entry{std::move(shared), now};
 }
 
 void GateCache::erase(const std::string& slug) {

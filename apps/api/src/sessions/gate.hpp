@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,20 +31,18 @@ class GateCache {
         : ttl_(ttl), max_entries_(max_entries) {}
 
     struct Hit {
-        std::optional<db::RunningSession> session;  // nullopt: known not running
+        std::shared_ptr<const db::RunningSession> session;  // null: known not running
         // Past half its life and nobody refreshing it yet: the caller should refresh it in the
         // background (the entry is still served until it expires).
         bool refresh = false;
     };
     std::optional<Hit> get(const std::string& slug, Micros now);
-    // Whether get() would hit, without touching the entry.
-    bool has(const std::string& slug, Micros now);
     void put(const std::string& slug, std::optional<db::RunningSession> session, Micros now);
     void erase(const std::string& slug);
 
   private:
     struct Entry {
-        std::optional<db::RunningSession> session;
+        std::shared_ptr<const db::RunningSession> session;
         Micros at = 0;
         bool refreshing = false;
     };

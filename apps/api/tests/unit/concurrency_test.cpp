@@ -47,7 +47,9 @@ void run_together(int n, const std::function<void(int)>& body) {
 
 auth::CachedCredential credential(const std::string& user, Micros last_seen) {
     auth::CachedCredential c;
-    c.principal.user_id = user;
+    auth::Principal p;
+    p.user_id = user;
+    c.principal = std::make_shared<const auth::Principal>(std::move(p));
     c.created_at = kStart;
     c.expires_at = kStart + 3600 * kSecond;
     c.last_seen_at = last_seen;

@@ -25,7 +25,8 @@ Config load(std::map<std::string, std::string> vars) {
 }
 
 std::vector<std::string> values(std::vector<std::string_view> headers) {
-    return cookie_values(headers, "medforge_session");
+    const auto found = cookie_values(headers, "medforge_session");
+    return {found.begin(), found.end()};
 }
 
 TEST(CookieValues, FindsTheNamedCookie) {

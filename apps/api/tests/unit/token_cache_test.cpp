@@ -14,8 +14,11 @@ constexpr Micros kMinute = 60 * kSecond;
 CachedCredential entry(const std::string& user_id, Micros fetched_at, Micros last_seen_at,
                        Micros expires_at = kStart + 3600 * kSecond) {
     CachedCredential c;
-    c.principal.user_id = user_id;
-    c.principal.email = user_id + "@example.org";
+    Principal p;
+    p.user_id = user_id;
+    p.email = user_id + "@example.org";
+    p.token_hash = "hash-" + user_id;
+    c.principal = std::make_shared<const Principal>(std::move(p));
     c.created_at = kStart;
     c.expires_at = expires_at;
     c.last_seen_at = last_seen_at;
@@ -27,7 +30,7 @@ TEST(TokenCache, ServesEntriesForAtMostMaxAge) {
     TokenCache cache(5 * kSecond);
     cache.put("h1", entry("u1", kStart, kStart));
     ASSERT_TRUE(cache.get("h1", kStart).has_value());
-    EXPECT_EQ(cache.get("h1", kStart)->principal.user_id, "u1");
+    EXPECT_EQ(cache.get("h1", kStart)->principal->user_id, "u1");
     EXPECT_TRUE(cache.get("h1", kStart + 5 * kSecond).has_value());
     EXPECT_FALSE(cache.get("h1", kStart + 5 * kSecond + 1).has_value());
     EXPECT_FALSE(cache.get("h1", kStart - 1).has_value()) << "a clock that went back";
@@ -38,22 +41,22 @@ TEST(TokenCache, RefreshAheadOncePastHalfLifeAndLogoutWins) {
     TokenCache cache(5 * kSecond);
     cache.put("h1", entry("u1", kStart, kStart));
     EXPECT_FALSE(cache.claim_refresh("h1", kStart + 2 * kSecond));  // young
-    EXPECT_TRUE(cache.claim_refresh("h1", kStart + 3 * kSecond));
-    EXPECT_FALSE(cache.claim_refresh("h1", kStart + 3 * kSecond));  // one refresh at a time
-    cache.finish_refresh("h1", entry("u1", kStart + 3 * kSecond, kStart));
-    auto e = cache.get("h1", kStart + 7 * kSecond);  // served from the refreshed entry
+    EXPECT_TRUE(cache.claim_refresh("h1", kStart + 4 * kSecond));
+    EXPECT_FALSE(cache.claim_refresh("h1", kStart + 4 * kSecond));  // one refresh at a time
+    cache.finish_refresh("h1", entry("u1", kStart + 4 * kSecond, kStart));
+    auto e = cache.get("h1", kStart + 8 * kSecond);  // served from the refreshed entry
     ASSERT_TRUE(e);
     EXPECT_FALSE(e->refreshing);
     // A refresh that finds the credential gone drops the entry.
-    EXPECT_TRUE(cache.claim_refresh("h1", kStart + 6 * kSecond));
+    EXPECT_TRUE(cache.claim_refresh("h1", kStart + 8 * kSecond));
     cache.finish_refresh("h1", std::nullopt);
-    EXPECT_FALSE(cache.get("h1", kStart + 6 * kSecond));
+    EXPECT_FALSE(cache.get("h1", kStart + 8 * kSecond));
     // A logout (erase) during a refresh wins: the late refresh does not bring the entry back.
     cache.put("h2", entry("u2", kStart, kStart));
-    EXPECT_TRUE(cache.claim_refresh("h2", kStart + 3 * kSecond));
+    EXPECT_TRUE(cache.claim_refresh("h2", kStart + 4 * kSecond));
     cache.erase("h2");
-    cache.finish_refresh("h2", entry("u2", kStart + 3 * kSecond, kStart));
-    EXPECT_FALSE(cache.get("h2", kStart + 3 * kSecond));
+    cache.finish_refresh("h2", entry("u2", kStart + 4 * kSecond, kStart));
+    EXPECT_FALSE(cache.get("h2", kStart + 4 * kSecond));
 }
 
 TEST(TokenCache, GetClaimsRefreshAheadOnce) {
@@ -62,22 +65,18 @@ TEST(TokenCache, GetClaimsRefreshAheadOnce) {
     bool refresh = true;
     ASSERT_TRUE(cache.get("t1", kStart + 2 * kSecond, &refresh));
     EXPECT_FALSE(refresh) << "young";
-    ASSERT_TRUE(cache.get("t1", kStart + 3 * kSecond, &refresh));
+    ASSERT_TRUE(cache.get("t1", kStart + 4 * kSecond, &refresh));
     EXPECT_TRUE(refresh);
-    ASSERT_TRUE(cache.get("t1", kStart + 3 * kSecond, &refresh));
+    ASSERT_TRUE(cache.get("t1", kStart + 4 * kSecond, &refresh));
     EXPECT_FALSE(refresh) << "one refresh at a time";
-    EXPECT_FALSE(cache.claim_refresh("t1", kStart + 3 * kSecond));
+    EXPECT_FALSE(cache.claim_refresh("t1", kStart + 4 * kSecond));
 }
 
 TEST(TokenCache, EraseHashDropsEveryEntryOfThatCredential) {
     TokenCache cache(5 * kSecond);
-    auto a = entry("u1", kStart, kStart);
-    a.principal.token_hash = "hash-a";
-    auto b = entry("u1", kStart, kStart);
-    b.principal.token_hash = "hash-b";
-    cache.put("token-a", a);
-    cache.put("token-b", b);
-    cache.erase_hash("hash-a");
+    cache.put("token-a", entry("ua", kStart, kStart));  // its DB hash is "hash-ua"
+    cache.put("token-b", entry("ub", kStart, kStart));
+    cache.erase_hash("hash-ua");
     EXPECT_FALSE(cache.get("token-a", kStart));
     EXPECT_TRUE(cache.get("token-b", kStart));
 }
@@ -95,7 +94,7 @@ TEST(TokenCache, PutReplaces) {
     TokenCache cache(5 * kSecond);
     cache.put("h1", entry("u1", kStart, kStart));
     cache.put("h1", entry("u2", kStart + kSecond, kStart));
-    EXPECT_EQ(cache.get("h1", kStart + kSecond)->principal.user_id, "u2");
+    EXPECT_EQ(cache.get("h1", kStart + kSecond)->principal->user_id, "u2");
     EXPECT_EQ(cache.size(), 1u);
 }
 
