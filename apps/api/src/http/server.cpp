@@ -109,48 +109,39 @@ namespace {
 // that moves earlier than the armed expiry re-arms at once. When the deadline has passed, the
 // socket's pending operations are cancelled (they complete with operation_aborted), which cuts
 // the connection; as with Beast's tcp_stream, set a deadline before each operation. The socket
-// and the timer share the connection's executor, so no two handlers touch them at once.
-class TimedSocket {
+// and the timer share the connection's executor, so no two handlers touch them at once. (The
+// socket's own asynchronous operations are used as they are, inherited.)
+class TimedSocket : public tcp::socket {
   public:
-    using executor_type = tcp::socket::executor_type;
     using time_point = std::chrono::steady_clock::time_point;
 
-    explicit TimedSocket(tcp::socket socket) : state_(std::make_shared<State>(std::move(socket))) {}
+    explicit TimedSocket(tcp::socket socket)
+        : tcp::socket(std::move(socket)), state_(std::make_shared<State>(get_executor(), this)) {}
     TimedSocket(const TimedSocket&) = delete;
     TimedSocket& operator=(const TimedSocket&) = delete;
     ~TimedSocket() {
-        state_->closed = true;
+        state_->socket = nullptr;  // a timer handler still queued finds nothing to cancel
         boost::system::error_code ec;
         state_->timer.cancel(ec);
     }
 
-    executor_type get_executor() noexcept { return state_->socket.get_executor(); }
-    tcp::socket& socket() { return state_->socket; }
+    tcp::socket& socket() { return *this; }
 
     void expires_after(std::chrono::steady_clock::duration d) {
         state_->deadline = std::chrono::steady_clock::now() + d;
         if (!state_->armed || state_->deadline < state_->armed_for) arm(state_);
     }
 
-    template <typename MutableBuffers, typename Token>
-    auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-        return state_->socket.async_read_some(buffers, std::forward<Token>(token));
-    }
-    template <typename ConstBuffers, typename Token>
-    auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-        return state_->socket.async_write_some(buffers, std::forward<Token>(token));
-    }
-
   private:
+    // Shared with the pending wait, which may run after the socket is gone.
     struct State {
-        explicit State(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
-        tcp::socket socket;
+        State(const executor_type& ex, tcp::socket* s) : timer(ex), socket(s) {}
         asio::steady_timer timer;
+        tcp::socket* socket;  // null once the connection is closed
         time_point deadline = time_point::max();
         time_point armed_for = time_point::max();  // the expiry of the pending wait
         std::uint64_t generation = 0;              // of the pending wait; older ones are stale
         bool armed = false;
-        bool closed = false;
     };
     static void arm(const std::shared_ptr<State>& st) {
         st->armed = true;
@@ -158,11 +149,11 @@ class TimedSocket {
         const std::uint64_t generation = ++st->generation;
         st->timer.expires_at(st->deadline);  // cancels a pending wait (it becomes stale)
         st->timer.async_wait([st, generation](const boost::system::error_code&) {
-            if (st->closed || generation != st->generation) return;
+            if (st->socket == nullptr || generation != st->generation) return;
             st->armed = false;
             if (std::chrono::steady_clock::now() >= st->deadline) {
                 boost::system::error_code ec;
-                st->socket.cancel(ec);
+                st->socket->cancel(ec);
                 return;
             }
             arm(st);  // the deadline moved on meanwhile
@@ -266,9 +257,11 @@ Request to_request(const bhttp::request_header<>& msg, const IpAddress& peer) {
     return req;
 }
 
-// Writes `buffers` under one deadline.
-template <typename Buffers>
-awaitable<beast::error_code> send_all(TimedSocket& stream, const Buffers& buffers,
+// Writes up to three buffers (unused ones empty) under one deadline. Callers pass a named array:
+// GCC 12 rejects a braced temporary array as an argument inside a coroutine ("array used as
+// initializer").
+using Pieces = std::array<asio::const_buffer, 3>;
+awaitable<beast::error_code> send_all(TimedSocket& stream, const Pieces& buffers,
                                       std::chrono::seconds deadline) {
     stream.expires_after(deadline);
     auto [ec, n] = co_await asio::async_write(stream, buffers, as_tuple);
@@ -282,15 +275,15 @@ awaitable<beast::error_code> write_stream(TimedSocket& stream, Response r, unsig
                                           std::chrono::seconds deadline, asio::thread_pool& pool) {
     const bool chunked = version != 10;
     const std::string head = response_head(r, version, false, Framing::chunked);
-    if (auto ec = co_await send_all(stream, asio::buffer(head), deadline)) co_return ec;
+    const Pieces head_piece{asio::buffer(head)};
+    if (auto ec = co_await send_all(stream, head_piece, deadline)) co_return ec;
     auto next = std::move(r.stream->next);
     std::optional<std::string> piece = std::move(r.body);
     while (piece) {
         if (!piece->empty()) {
             const std::string size = chunked ? chunk_header(piece->size()) : std::string();
-            const std::array<asio::const_buffer, 3> chunk{
-                asio::buffer(size), asio::buffer(*piece),
-                asio::buffer(kChunkEnd.data(), chunked ? kChunkEnd.size() : 0)};
+            const Pieces chunk{asio::buffer(size), asio::buffer(*piece),
+                               asio::buffer(kChunkEnd.data(), chunked ? kChunkEnd.size() : 0)};
             if (auto ec = co_await send_all(stream, chunk, deadline)) co_return ec;
         }
         piece = co_await asio::co_spawn(
@@ -306,8 +299,8 @@ awaitable<beast::error_code> write_stream(TimedSocket& stream, Response r, unsig
             use_awaitable);
     }
     if (!chunked) co_return beast::error_code{};
-    co_return co_await send_all(stream, asio::buffer(kLastChunk.data(), kLastChunk.size()),
-                                deadline);
+    const Pieces last{asio::buffer(kLastChunk.data(), kLastChunk.size())};
+    co_return co_await send_all(stream, last, deadline);
 }
 
 // A file body: pread() of fixed chunks into one buffer, so a download of any size holds kChunk
@@ -321,7 +314,8 @@ awaitable<beast::error_code> write_file(TimedSocket& stream, Response r, unsigne
     if (!body.file || !*body.file) co_return asio::error::bad_descriptor;
     const std::string head =
         response_head(r, version, keep_alive, Framing::content_length, body.length);
-    if (auto ec = co_await send_all(stream, asio::buffer(head), deadline)) co_return ec;
+    const Pieces head_piece{asio::buffer(head)};
+    if (auto ec = co_await send_all(stream, head_piece, deadline)) co_return ec;
     auto buffer = std::make_unique<char[]>(kChunk);
     std::uint64_t pos = body.offset;
     std::uint64_t remain = body.length;
@@ -338,8 +332,8 @@ awaitable<beast::error_code> write_file(TimedSocket& stream, Response r, unsigne
         }
         pos += static_cast<std::uint64_t>(n);
         remain -= static_cast<std::uint64_t>(n);
-        auto ec = co_await send_all(stream, asio::buffer(buffer.get(), static_cast<std::size_t>(n)),
-                                    deadline);
+        const Pieces data{asio::buffer(buffer.get(), static_cast<std::size_t>(n))};
+        auto ec = co_await send_all(stream, data, deadline);
         if (ec) {
             if (!peer_went_away(ec) && ec != asio::error::broken_pipe) {
                 log::warn("http.file_write_failed", {{"error", ec.message()}});
@@ -410,9 +404,8 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         pipeline.finish(req, resp, 0.0);
         const std::string wire_head =
             response_head(resp, 11, false, Framing::content_length, resp.body.size());
-        const std::array<asio::const_buffer, 2> buffers{asio::buffer(wire_head),
-                                                        asio::buffer(resp.body)};
-        co_await send_all(stream, buffers, std::chrono::seconds(options.body_timeout_seconds));
+        const Pieces pieces{asio::buffer(wire_head), asio::buffer(resp.body)};
+        co_await send_all(stream, pieces, std::chrono::seconds(options.body_timeout_seconds));
         boost::system::error_code ec;
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     };
@@ -490,7 +483,8 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             // Uploads: the pipeline and the route's gate run before a byte of the body is read.
             req = to_request(head, peer);
             req.received_at = SystemClock().now();
-            auto prepared = pipeline.prepare(req, std::move(match));
+            // (std::exchange: the other prepare() below is on a path that excludes this one.)
+            auto prepared = pipeline.prepare(req, std::exchange(match, RouteMatch{}));
             if (prepared.response) {
                 resp = std::move(*prepared.response);
                 answered = true;
@@ -612,7 +606,7 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
             req.received_at = SystemClock().now();
             // Answered by the pipeline, or on this thread, or on the blocking pool. (No nested
             // coroutine on the first two paths: each frame is an allocation per request.)
-            auto prepared = pipeline.prepare(req, std::move(match));
+            auto prepared = pipeline.prepare(req, std::exchange(match, RouteMatch{}));
             if (prepared.response) {
                 resp = std::move(*prepared.response);
             } else if (prepared.run_inline) {
