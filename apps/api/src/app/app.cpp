@@ -43,7 +43,8 @@ Services::Services(const Config& c, db::Database& d, const Clock& clk)
            [this](std::function<void()> fn) { background(std::move(fn)); }),
       bundles(),
       scorer(d, c, clk, bundles, scoring::make_owner_id("api")),
-      gate_cache(5 * kMicrosPerSecond) {}
+      gate_cache(5 * kMicrosPerSecond),
+      started_at(clk.now()) {}
 
 void register_all_routes(http::Router& router, Services& s) {
     register_system_routes(router, s);
@@ -53,6 +54,7 @@ void register_all_routes(http::Router& router, Services& s) {
     register_dataset_routes(router, s);
     register_admin_competition_routes(router, s);
     register_session_routes(router, s);
+    register_status_routes(router, s);
     register_openapi_route(router);
 }
 
@@ -165,6 +167,7 @@ int run_api(Config config) {
     opts.blocking_queue_max = config.blocking_queue_max;
     opts.spool_dir = config.submissions_dir + "/.incoming";
     http::Server server(opts, pipeline);
+    services.blocking_pool_queued = [&server] { return server.blocking_queued(); };
     // Refresh-ahead and idle slides: two threads at nice +10, so a burst of refreshes (many
     // cache entries crossing their half-life together) never delays an answer on the I/O
     // threads. Declared after the server and before the session loop starts; destroyed (after
@@ -199,6 +202,7 @@ int run_api(Config config) {
     session_service->stop_loop();
     services.sessions = nullptr;
     services.background = [](std::function<void()> fn) { fn(); };  // the worker is going away
+    services.blocking_pool_queued = nullptr;                       // so is the server
     log::info("api.stopped", {});
     log::flush();
     return 0;

@@ -11,6 +11,7 @@
 #include "core/config.hpp"
 #include "core/time.hpp"
 #include "db/database.hpp"
+#include "db/sessions_repo.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "scoring/bundle_cache.hpp"
@@ -47,7 +48,20 @@ struct Services {
     // runtime_unavailable without it).
     sessions::SessionService* sessions = nullptr;
     sessions::GateCache gate_cache;
+    // When this process started serving (the host dashboard's uptime).
+    Micros started_at = 0;
+    // Requests on the blocking pool now (running or waiting): set by run_api once the server
+    // exists, null before (the host dashboard then reports null).
+    std::function<int()> blocking_pool_queued;
 };
+
+// What /readyz checks: each part's state ("ok", "unreachable", "standby", …) and one error per
+// part that makes the process not ready (empty when ready). The host dashboard reports the same.
+struct Readiness {
+    nlohmann::json checks = nlohmann::json::object();
+    std::vector<FieldError> failing;
+};
+Readiness check_readiness(Services& s);
 
 struct SeedReport {
     int competitions_added = 0;
@@ -66,6 +80,11 @@ void register_auth_routes(http::Router& router, Services& s);
 void register_submission_routes(http::Router& router, Services& s);
 void register_admin_competition_routes(http::Router& router, Services& s);
 void register_session_routes(http::Router& router, Services& s);
+// A gpu_devices row as the admin GPU routes and the host dashboard show it, and its schema.
+nlohmann::json gpu_json(const db::GpuRecord& g);
+const nlohmann::json& gpu_schema();
+// GET /api/v1/status: the admin's host dashboard.
+void register_status_routes(http::Router& router, Services& s);
 // Registers GET /api/v1/openapi.json describing every route registered before it.
 void register_openapi_route(http::Router& router);
 nlohmann::json build_openapi(const http::Router& router);

@@ -13,6 +13,26 @@
 
 namespace medforge::app {
 
+const nlohmann::json& gpu_schema() {
+    static const nlohmann::json schema = {{"type", "object"},
+                                          {"properties",
+                                           {{"id", {{"type", "integer"}}},
+                                            {"name", {{"type", "string"}}},
+                                            {"uuid", {{"type", {"string", "null"}}}},
+                                            {"enabled", {{"type", "boolean"}}},
+                                            {"session_id", {{"type", {"string", "null"}}}}}}};
+    return schema;
+}
+
+nlohmann::json gpu_json(const db::GpuRecord& g) {
+    using nlohmann::json;
+    return {{"id", g.id},
+            {"name", g.name},
+            {"uuid", g.uuid ? json(*g.uuid) : json(nullptr)},
+            {"enabled", g.enabled},
+            {"session_id", g.session_id ? json(*g.session_id) : json(nullptr)}};
+}
+
 namespace {
 
 using nlohmann::json;
@@ -34,14 +54,6 @@ const json kSessionSchema = {
       {"started_at", {{"type", {"string", "null"}}, {"format", "date-time"}}},
       {"stopped_at", {{"type", {"string", "null"}}, {"format", "date-time"}}},
       {"error_message", {{"type", {"string", "null"}}}}}}};
-
-const json kGpuSchema = {{"type", "object"},
-                         {"properties",
-                          {{"id", {{"type", "integer"}}},
-                           {"name", {{"type", "string"}}},
-                           {"uuid", {{"type", {"string", "null"}}}},
-                           {"enabled", {{"type", "boolean"}}},
-                           {"session_id", {{"type", {"string", "null"}}}}}}};
 
 json optional_time(const std::optional<std::int64_t>& t) {
     return t ? json(format_iso8601(*t)) : json(nullptr);
@@ -69,14 +81,6 @@ json session_json(const Config& c, const db::SessionRecord& s) {
             {"started_at", optional_time(s.started_at)},
             {"stopped_at", optional_time(s.stopped_at)},
             {"error_message", s.error_message ? json(*s.error_message) : json(nullptr)}};
-}
-
-json gpu_json(const db::GpuRecord& g) {
-    return {{"id", g.id},
-            {"name", g.name},
-            {"uuid", g.uuid ? json(*g.uuid) : json(nullptr)},
-            {"enabled", g.enabled},
-            {"session_id", g.session_id ? json(*g.session_id) : json(nullptr)}};
 }
 
 sessions::SessionService& service(Services& s) {
@@ -439,7 +443,7 @@ void register_session_routes(http::Router& router, Services& s) {
                         return http::ok(req, items);
                     },
                 .summary = "GPUs with their enabled flag and the active session holding each",
-                .response_schema = {{"type", "array"}, {"items", kGpuSchema}},
+                .response_schema = {{"type", "array"}, {"items", gpu_schema()}},
                 .problem_statuses = {401, 403}});
 
     router.add({.method = "PATCH",
@@ -479,7 +483,7 @@ void register_session_routes(http::Router& router, Services& s) {
                                    {"additionalProperties", false},
                                    {"required", {"enabled"}},
                                    {"properties", {{"enabled", {{"type", "boolean"}}}}}},
-                .response_schema = kGpuSchema,
+                .response_schema = gpu_schema(),
                 .problem_statuses = {401, 403, 404, 422}});
 }
 

@@ -113,6 +113,55 @@ std::string scoring_metrics(Services& s) {
 
 }  // namespace
 
+Readiness check_readiness(Services& s) {
+    Readiness r;
+    auto& checks = r.checks;
+    auto& failing = r.failing;
+    std::string err;
+    if (s.db.ping(err)) {
+        checks["database"] = "ok";
+    } else {
+        checks["database"] = "unreachable";
+        failing.push_back({{"database"}, "the database is unreachable", "unhealthy"});
+    }
+    if (s.sessions == nullptr) {
+        checks["runtime"] = "not started";
+        failing.push_back({{"runtime"}, "the sessions plane is not running", "unhealthy"});
+        return r;
+    }
+    try {
+        s.sessions->runtime().health();
+        checks["runtime"] = "ok";
+    } catch (const std::exception& e) {
+        checks["runtime"] = "unavailable";
+        failing.push_back({{"runtime"}, "the session runtime is unavailable", "unhealthy"});
+    }
+    try {
+        s.sessions->store().health();
+        checks["workspace_store"] = "ok";
+    } catch (const std::exception& e) {
+        checks["workspace_store"] = "unavailable";
+        failing.push_back({{"workspace_store"}, "the workspace store is unavailable", "unhealthy"});
+    }
+    const auto loop = s.sessions->loop_status();
+    if (!loop.enabled) {
+        checks["recovery_loop"] = "disabled";
+        return r;
+    }
+    const Micros limit = Micros{3} * s.config.session_poll_interval_seconds * kMicrosPerSecond;
+    const Micros now = s.clock.now();
+    const Micros seen = loop.holds_lease ? loop.last_pass : loop.last_tick;
+    if (seen > 0 && now - seen <= limit) {
+        checks["recovery_loop"] = loop.holds_lease ? "ok" : "standby";
+    } else if (seen == 0 && loop.passes == 0 && loop.failed_passes == 0) {
+        checks["recovery_loop"] = "starting";
+    } else {
+        checks["recovery_loop"] = "stale";
+        failing.push_back({{"recovery_loop"}, "no recovery pass finished recently", "unhealthy"});
+    }
+    return r;
+}
+
 void register_system_routes(http::Router& router, Services& s) {
     router.add({.method = "GET",
                 .pattern = "/healthz",
@@ -126,76 +175,25 @@ void register_system_routes(http::Router& router, Services& s) {
                 .response_schema = {{"type", "object"},
                                     {"properties", {{"status", {{"type", "string"}}}}}}});
 
-    router.add(
-        {.method = "GET",
-         .pattern = "/readyz",
-         .access = http::Access::anon,
-         .exec = http::Exec::blocking,
-         .handler =
-             [&s](http::Request& req) {
-                 nlohmann::json checks = nlohmann::json::object();
-                 std::vector<FieldError> failing;
-                 std::string err;
-                 if (s.db.ping(err)) {
-                     checks["database"] = "ok";
-                 } else {
-                     checks["database"] = "unreachable";
-                     failing.push_back({{"database"}, "the database is unreachable", "unhealthy"});
-                 }
-                 if (s.sessions == nullptr) {
-                     checks["runtime"] = "not started";
-                     failing.push_back(
-                         {{"runtime"}, "the sessions plane is not running", "unhealthy"});
-                 } else {
-                     try {
-                         s.sessions->runtime().health();
-                         checks["runtime"] = "ok";
-                     } catch (const std::exception& e) {
-                         checks["runtime"] = "unavailable";
-                         failing.push_back(
-                             {{"runtime"}, "the session runtime is unavailable", "unhealthy"});
-                     }
-                     try {
-                         s.sessions->store().health();
-                         checks["workspace_store"] = "ok";
-                     } catch (const std::exception& e) {
-                         checks["workspace_store"] = "unavailable";
-                         failing.push_back({{"workspace_store"},
-                                            "the workspace store is unavailable",
-                                            "unhealthy"});
-                     }
-                     const auto loop = s.sessions->loop_status();
-                     if (!loop.enabled) {
-                         checks["recovery_loop"] = "disabled";
-                     } else {
-                         const Micros limit =
-                             Micros{3} * s.config.session_poll_interval_seconds * kMicrosPerSecond;
-                         const Micros now = s.clock.now();
-                         const Micros seen = loop.holds_lease ? loop.last_pass : loop.last_tick;
-                         if (seen > 0 && now - seen <= limit) {
-                             checks["recovery_loop"] = loop.holds_lease ? "ok" : "standby";
-                         } else if (seen == 0 && loop.passes == 0 && loop.failed_passes == 0) {
-                             checks["recovery_loop"] = "starting";
-                         } else {
-                             checks["recovery_loop"] = "stale";
-                             failing.push_back({{"recovery_loop"},
-                                                "no recovery pass finished recently",
-                                                "unhealthy"});
-                         }
-                     }
-                 }
-                 if (!failing.empty()) {
-                     std::string names;
-                     for (const auto& f : failing)
-                         names += (names.empty() ? "" : ", ") + f.loc.back();
-                     ApiError e(503, "not_ready", "Not ready: " + names + ".");
-                     e.with_errors(failing);
-                     return http::problem(req, e);
-                 }
-                 return plain_json({{"status", "ready"}, {"checks", checks}});
-             },
-         .summary = "Readiness: database, session runtime, workspace store, recovery loop",
-         .problem_statuses = {503}});
+    router.add({.method = "GET",
+                .pattern = "/readyz",
+                .access = http::Access::anon,
+                .exec = http::Exec::blocking,
+                .handler =
+                    [&s](http::Request& req) {
+                        auto [checks, failing] = check_readiness(s);
+                        if (!failing.empty()) {
+                            std::string names;
+                            for (const auto& f : failing)
+                                names += (names.empty() ? "" : ", ") + f.loc.back();
+                            ApiError e(503, "not_ready", "Not ready: " + names + ".");
+                            e.with_errors(failing);
+                            return http::problem(req, e);
+                        }
+                        return plain_json({{"status", "ready"}, {"checks", checks}});
+                    },
+                .summary = "Readiness: database, session runtime, workspace store, recovery loop",
+                .problem_statuses = {503}});
 
     router.add({.method = "GET",
                 .pattern = "/metrics",

@@ -266,6 +266,11 @@ Database::Database(DatabaseUrl url, std::size_t pool_size) : url_(std::move(url)
 
 Database::~Database() = default;
 
+Database::PoolStats Database::pool_stats() {
+    std::lock_guard lock(mu_);
+    return {slots_.size(), slots_.size() - free_.size()};
+}
+
 void Database::open_slot(Slot& slot) {
     slot.session.reset();
     auto s = std::make_unique<soci::session>();

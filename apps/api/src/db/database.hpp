@@ -131,6 +131,13 @@ class Database {
     // Cheap liveness probe for /readyz.
     bool ping(std::string& error);
 
+    struct PoolStats {
+        std::size_t size = 0;    // connections the pool may hold
+        std::size_t in_use = 0;  // leased now
+    };
+    // Thread-safe.
+    PoolStats pool_stats();
+
   private:
     struct Slot {
         std::unique_ptr<soci::session> session;

@@ -729,4 +729,6 @@ void Server::stop() {
 
 void Server::post_blocking(std::function<void()> fn) { asio::post(impl_->pool, std::move(fn)); }
 
+int Server::blocking_queued() const { return impl_->blocking_queued.load(); }
+
 }  // namespace medforge::http

@@ -43,6 +43,8 @@ class Server {
     void stop();
     // Runs fn on the blocking pool (fire and forget), e.g. idle-TTL slides.
     void post_blocking(std::function<void()> fn);
+    // Requests handed to the blocking pool and not finished (running or waiting). Thread-safe.
+    int blocking_queued() const;
 
   private:
     struct Impl;

@@ -46,6 +46,7 @@ class DirWorkspaceStore final : public WorkspaceStore {
     std::string snapshot(const std::string& workspace, const std::string& tag) override;
     std::vector<std::string> list_snapshots(const std::string& workspace) override;
     std::optional<std::string> mountpoint(const std::string& workspace) override;
+    std::string root_path() override { return root_; }
 
     const std::string& root() const { return root_; }
 

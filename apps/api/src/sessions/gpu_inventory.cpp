@@ -21,7 +21,85 @@ std::optional<std::int64_t> parse_index(std::string_view s) {
     return n;
 }
 
+// A plain non-negative integer ("34"); a decimal ("34.5") is rounded down. Anything else
+// ("[N/A]", "[Not Supported]", "", "-1", garbage) is unknown.
+std::optional<std::int64_t> parse_figure(std::string_view s) {
+    const auto dot = s.find('.');
+    const std::string_view whole = s.substr(0, dot);
+    if (dot != std::string_view::npos) {
+        const std::string_view frac = s.substr(dot + 1);
+        if (frac.empty() || frac.find_first_not_of("0123456789") != std::string_view::npos) {
+            return std::nullopt;
+        }
+    }
+    if (whole.empty() || whole.size() > 12) return std::nullopt;
+    std::int64_t n = 0;
+    for (char ch : whole) {
+        if (ch < '0' || ch > '9') return std::nullopt;
+        n = n * 10 + (ch - '0');
+    }
+    return n;
+}
+
+// Runs nvidia-smi with `args`, returning stdout; a non-zero exit or a timeout is a
+// GpuDiscoveryError, a missing program CommandNotFound (callers decide what that means).
+std::string run_smi(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+    std::vector<std::string> argv{"nvidia-smi"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult r;
+    try {
+        r = run_command(argv, timeout);
+    } catch (const CommandTimeout&) {
+        const auto ms = timeout.count();
+        throw GpuDiscoveryError(
+            "nvidia-smi did not answer within " +
+            (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms"));
+    }
+    if (r.exit_code != 0) {
+        const std::string said = command_diagnostic(r);
+        throw GpuDiscoveryError("nvidia-smi failed (exit status " + std::to_string(r.exit_code) +
+                                ")" + (said.empty() ? "" : ": " + said));
+    }
+    return std::move(r.out);
+}
+
 }  // namespace
+
+std::vector<GpuUsage> parse_nvidia_smi_usage(std::string_view output) {
+    std::vector<GpuUsage> out;
+    std::set<std::int64_t> seen;
+    std::size_t line_no = 0;
+    for (auto line : split(output, '\n')) {
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (trim(line).empty()) continue;
+        const auto fields = split(line, ',');
+        const auto bad = [&](const std::string& why) {
+            return GpuDiscoveryError("nvidia-smi output line " + std::to_string(line_no) + ": " +
+                                     why);
+        };
+        if (fields.size() != 5) {
+            throw bad("expected `index, utilization, memory used, memory total, temperature`");
+        }
+        const auto index = parse_index(trim(fields[0]));
+        if (!index) throw bad("the index is not a small non-negative integer");
+        if (!seen.insert(*index).second) throw bad("index " + std::to_string(*index) + " repeats");
+        GpuUsage u;
+        u.index = *index;
+        u.utilization_percent = parse_figure(trim(fields[1]));
+        u.memory_used_mib = parse_figure(trim(fields[2]));
+        u.memory_total_mib = parse_figure(trim(fields[3]));
+        u.temperature_c = parse_figure(trim(fields[4]));
+        out.push_back(u);
+    }
+    return out;
+}
+
+std::string run_nvidia_smi_usage(std::chrono::milliseconds timeout) {
+    return run_smi({"--query-gpu=index,utilization.gpu,memory.used,memory.total,temperature.gpu",
+                    "--format=csv,noheader,nounits"},
+                   timeout);
+}
 
 std::vector<GpuInfo> parse_nvidia_smi(std::string_view output) {
     std::vector<GpuInfo> out;
@@ -69,21 +147,12 @@ std::vector<GpuInfo> static_gpus(const Config& config) {
 }
 
 std::string run_nvidia_smi() {
-    CommandResult r;
     try {
-        r = run_command({"nvidia-smi", "--query-gpu=index,name,uuid", "--format=csv,noheader"},
-                        std::chrono::seconds(10));
-    } catch (const CommandTimeout&) {
-        throw GpuDiscoveryError("nvidia-smi did not answer within 10 s");
+        return run_smi({"--query-gpu=index,name,uuid", "--format=csv,noheader"},
+                       std::chrono::seconds(10));
     } catch (const CommandError& e) {
         throw GpuDiscoveryError(e.what());
     }
-    if (r.exit_code != 0) {
-        const std::string said = command_diagnostic(r);
-        throw GpuDiscoveryError("nvidia-smi failed (exit status " + std::to_string(r.exit_code) +
-                                ")" + (said.empty() ? "" : ": " + said));
-    }
-    return std::move(r.out);
 }
 
 std::vector<GpuInfo> discover_gpus(const Config& config, std::string (*run)()) {

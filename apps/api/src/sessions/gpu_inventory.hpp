@@ -6,6 +6,7 @@
 // new ids are added enabled, known ids get their name and UUID refreshed (their enabled flag is
 // the admin's), ids that are no longer present are disabled, and no row is ever deleted.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -45,6 +46,27 @@ std::string run_nvidia_smi();
 
 // static_gpus or parse_nvidia_smi(run()) per GPU_DISCOVERY.
 std::vector<GpuInfo> discover_gpus(const Config& config, std::string (*run)() = &run_nvidia_smi);
+
+// Live figures for one GPU from `nvidia-smi --query-gpu=index,utilization.gpu,memory.used,
+// memory.total,temperature.gpu --format=csv,noheader,nounits`. A figure nvidia-smi does not give
+// ("[N/A]", "[Not Supported]", anything that is not a plain non-negative number) is nullopt.
+struct GpuUsage {
+    std::int64_t index = 0;
+    std::optional<std::int64_t> utilization_percent;
+    std::optional<std::int64_t> memory_used_mib;
+    std::optional<std::int64_t> memory_total_mib;
+    std::optional<std::int64_t> temperature_c;
+    bool operator==(const GpuUsage&) const = default;
+};
+
+// Parses that output (blank lines and a trailing CR tolerated). A line without five fields or
+// with an index that is not a small non-negative integer, or a repeated index, throws
+// GpuDiscoveryError naming the line: the output is not what was asked for.
+std::vector<GpuUsage> parse_nvidia_smi_usage(std::string_view output);
+
+// Runs that query (PATH lookup, `timeout` limit) and returns its stdout. Throws CommandNotFound
+// when nvidia-smi is not installed, GpuDiscoveryError when it fails or times out.
+std::string run_nvidia_smi_usage(std::chrono::milliseconds timeout);
 
 struct GpuSyncReport {
     int added = 0;

@@ -58,6 +58,10 @@ class WorkspaceStore {
 
     // The host path of an existing workspace (nullopt when it does not exist).
     virtual std::optional<std::string> mountpoint(const std::string& workspace) = 0;
+
+    // The host folder under which the workspaces live (for disk usage on the host dashboard).
+    // Throws StoreError when it cannot be learnt now.
+    virtual std::string root_path() = 0;
 };
 
 // The back end WORKSPACE_STORE names; workspaces are owned by owner_uid:owner_gid.

@@ -254,6 +254,14 @@ std::optional<std::string> ZfsWorkspaceStore::mountpoint(const std::string& work
     return path;
 }
 
+std::string ZfsWorkspaceStore::root_path() {
+    std::string path(trim(zfs_checked({"get", "-H", "-o", "value", "mountpoint", root_})));
+    if (path.empty() || path.front() != '/') {
+        throw StoreError("dataset " + root_ + " has no mountpoint (mountpoint=" + path + ")");
+    }
+    return path;
+}
+
 std::unique_ptr<WorkspaceStore> make_zfs_store(const Config& config, unsigned owner_uid,
                                                unsigned owner_gid) {
     return std::make_unique<ZfsWorkspaceStore>(config.workspace_zfs_root, owner_uid, owner_gid,

@@ -56,6 +56,8 @@ class ZfsWorkspaceStore final : public WorkspaceStore {
     std::string snapshot(const std::string& workspace, const std::string& tag) override;
     std::vector<std::string> list_snapshots(const std::string& workspace) override;
     std::optional<std::string> mountpoint(const std::string& workspace) override;
+    // The mountpoint of WORKSPACE_ZFS_ROOT.
+    std::string root_path() override;
 
     // The dataset of a workspace name (validated): `<root>/<user_id>/<session_id>`.
     std::string dataset(const std::string& workspace) const;

@@ -246,6 +246,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda c, w: c.api.patch("/api/v1/admin/competitions/titanic-survival",
                                  json={"status": "active"}, **c.creds(w)),
         ADMIN_CODES),
+    ("GET", "/api/v1/status"): Row(
+        _admin_route(200), lambda c, w: c.api.get("/api/v1/status", **c.creds(w)), ADMIN_CODES),
 }
 
 

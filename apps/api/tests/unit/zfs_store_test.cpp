@@ -173,5 +173,20 @@ TEST(ZfsStore, AMissingWorkspaceHasNoMountpointAndNoSnapshots) {
     EXPECT_THAT(store.list_snapshots("u1/s1"), IsEmpty());
 }
 
+TEST(ZfsStore, RootPathIsTheRootDatasetsMountpoint) {
+    ScriptedRunner fake;
+    fake.answer = [](const Argv&) { return ok("/tank/ws\n"); };
+    ZfsWorkspaceStore store("tank/ws", 1000, 1000, false, fake.runner());
+    EXPECT_EQ(store.root_path(), "/tank/ws");
+    EXPECT_THAT(fake.calls,
+                ElementsAre(Argv{"zfs", "get", "-H", "-o", "value", "mountpoint", "tank/ws"}));
+    fake.answer = [](const Argv&) { return ok("none\n"); };
+    EXPECT_THROW(store.root_path(), StoreError);
+    fake.answer = [](const Argv&) {
+        return failed("cannot open 'tank/ws': dataset does not exist");
+    };
+    EXPECT_THROW(store.root_path(), StoreError);
+}
+
 }  // namespace
 }  // namespace medforge::sessions

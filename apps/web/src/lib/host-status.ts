@@ -1,58 +1,45 @@
-import "server-only";
-import { parsePrometheus, pick } from "./metrics";
-import { apiText } from "./server-api";
+// Formatting for the admin page's host panel (GET /api/v1/status); pure, so it is unit-tested.
+import type { HostGpu } from "./types";
 
-export interface HostStatus {
-  ready: { status: number; checks: Record<string, string>; errors: string[] } | null;
-  metrics:
-    | {
-        sessions: Record<string, number>;
-        gpusFree: number | null;
-        queue: Record<string, number>;
-        oldestQueuedSeconds: number | null;
-        recoveryLease: number | null;
-        recoveryPasses: { ok: number | null; failed: number | null };
-      }
-    | null;
-  metricsStatus: number;
+/** "running 2, stopped 5" from a by-status count map: zero counts and `total` left out. */
+export function countsLine(counts: Record<string, number>): string {
+  return (
+    Object.entries(counts)
+      .filter(([k, v]) => k !== "total" && v > 0)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ") || "none"
+  );
 }
 
-/** `/readyz` and `/metrics` of the API (the metrics only when the API lets the web read them). */
-export async function loadHostStatus(): Promise<HostStatus> {
-  const [readyz, metrics] = await Promise.all([apiText("/readyz"), apiText("/metrics")]);
-  let ready: HostStatus["ready"] = null;
-  if (readyz.status !== 0) {
-    try {
-      const body = JSON.parse(readyz.text) as {
-        checks?: Record<string, string>;
-        errors?: { loc?: unknown[]; msg?: string }[];
-        detail?: string;
-      };
-      ready = {
-        status: readyz.status,
-        checks: body.checks ?? {},
-        errors: (body.errors ?? []).map((e) => e.msg ?? JSON.stringify(e)).concat(body.detail && !body.checks ? [body.detail] : []),
-      };
-    } catch {
-      ready = { status: readyz.status, checks: {}, errors: [readyz.text.slice(0, 200)] };
-    }
-  }
-  let m: HostStatus["metrics"] = null;
-  if (metrics.status === 200) {
-    const samples = parsePrometheus(metrics.text);
-    const byLabel = (name: string, label: string) =>
-      Object.fromEntries(samples.filter((s) => s.name === name).map((s) => [s.labels[label] ?? "", s.value]));
-    m = {
-      sessions: byLabel("medforge_sessions", "status"),
-      gpusFree: pick(samples, "medforge_gpus_free"),
-      queue: byLabel("medforge_scoring_queue", "status"),
-      oldestQueuedSeconds: pick(samples, "medforge_scoring_oldest_queued_seconds"),
-      recoveryLease: pick(samples, "medforge_session_recovery_lease"),
-      recoveryPasses: {
-        ok: pick(samples, "medforge_session_recovery_passes_total", { result: "ok" }),
-        failed: pick(samples, "medforge_session_recovery_passes_total", { result: "failed" }),
-      },
-    };
-  }
-  return { ready, metrics: m, metricsStatus: metrics.status };
+/** "3 d 4 h", "2 h 5 min", "4 min 10 s", "12 s". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return "—";
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d} d ${h} h`;
+  if (h > 0) return `${h} h ${m} min`;
+  if (m > 0) return `${m} min ${s % 60} s`;
+  return `${s} s`;
+}
+
+/** Enabled GPUs that no session holds. */
+export function freeGpuCount(gpus: readonly HostGpu[]): number {
+  return gpus.filter((g) => g.enabled && g.session_id === null).length;
+}
+
+/** "12 / 80 GiB" style memory of a GPU from MiB figures, "—" when unknown. */
+export function gpuMemory(g: Pick<HostGpu, "memory_used_mib" | "memory_total_mib">): string {
+  const gib = (mib: number) => (mib / 1024).toFixed(mib >= 10240 ? 0 : 1);
+  if (g.memory_used_mib === null && g.memory_total_mib === null) return "—";
+  const used = g.memory_used_mib === null ? "?" : gib(g.memory_used_mib);
+  const total = g.memory_total_mib === null ? "?" : gib(g.memory_total_mib);
+  return `${used} / ${total} GiB`;
+}
+
+/** A share as "37%", "—" when either side is unknown or the whole is 0. */
+export function share(part: number | null | undefined, whole: number | null | undefined): string {
+  if (typeof part !== "number" || typeof whole !== "number" || whole <= 0) return "—";
+  return `${Math.round((100 * part) / whole)}%`;
 }

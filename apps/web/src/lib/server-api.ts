@@ -42,16 +42,6 @@ export async function apiGet<T>(path: string): Promise<ApiResult<T>> {
   return { ok: true, data: env.data, meta: env.meta };
 }
 
-/** GET a non-JSON operations endpoint (`/metrics`), answering status and text. */
-export async function apiText(path: string): Promise<{ status: number; text: string }> {
-  try {
-    const res = await fetch(`${apiBase()}${path}`, { cache: "no-store" });
-    return { status: res.status, text: await res.text() };
-  } catch {
-    return { status: 0, text: "" };
-  }
-}
-
 /**
  * The logged-in user, or null (no cookie, an expired login, or the API down). Memoised per
  * request, so the layout and the page share one call.

@@ -180,6 +180,54 @@ export interface Gpu {
   session_id: string | null;
 }
 
+/** A GPU on the host dashboard: the inventory row plus live figures (null unless nvidia-smi gave them). */
+export interface HostGpu extends Gpu {
+  utilization_percent: number | null;
+  memory_used_mib: number | null;
+  memory_total_mib: number | null;
+  temperature_c: number | null;
+}
+
+export interface HostDisk {
+  name: "workspaces" | "submissions";
+  path: string | null;
+  total_bytes: number | null;
+  free_bytes: number | null;
+  available_bytes: number | null;
+  error: string | null;
+}
+
+/** GET /api/v1/status (admin): see docs/api.md, "Host dashboard". */
+export interface HostStatus {
+  generated_at: string;
+  gpu_discovery: "static" | "nvidia-smi";
+  /** "ok", "absent" or "failed: <reason>" */
+  nvidia_smi: string;
+  gpus: HostGpu[] | null;
+  host: {
+    cpu_count: number;
+    load_1m: number | null;
+    load_5m: number | null;
+    load_15m: number | null;
+    memory_total_bytes: number | null;
+    memory_available_bytes: number | null;
+    process: { pid: number; rss_bytes: number | null; started_at: string; uptime_seconds: number; version: string };
+    disks: HostDisk[];
+  };
+  pools: {
+    database: { size: number; in_use: number };
+    blocking: { threads: number; queue_max: number; queued: number | null };
+    health: { status: "ready" | "not_ready"; checks: Record<string, string> };
+  };
+  counts: {
+    sessions: Record<string, number>;
+    users: { total: number; admins: number };
+    competitions: Record<string, number>;
+    submissions: Record<string, number>;
+    datasets: number;
+  } | null;
+}
+
 export const ACTIVE_SESSION_STATUSES: readonly SessionStatus[] = ["starting", "running", "stopping"];
 export const TERMINAL_SESSION_STATUSES: readonly SessionStatus[] = ["stopped", "error"];
 

@@ -4,10 +4,10 @@ import { ActionButton } from "@/components/admin/ActionButton";
 import { UserRow } from "@/components/admin/UserRow";
 import { ErrorBox } from "@/components/ErrorBox";
 import { StatusBadge } from "@/components/StatusBadge";
-import { formatDate, formatScore } from "@/lib/format";
-import { loadHostStatus } from "@/lib/host-status";
+import { formatBytes, formatDate, formatScore } from "@/lib/format";
+import { countsLine, formatDuration, freeGpuCount, gpuMemory, share } from "@/lib/host-status";
 import { apiGet, requireMe } from "@/lib/server-api";
-import type { AdminUser, Gpu, Session, Submission } from "@/lib/types";
+import type { AdminUser, Gpu, HostGpu, HostStatus, Session, Submission } from "@/lib/types";
 
 export const metadata: Metadata = { title: "Admin" };
 
@@ -35,13 +35,14 @@ export default async function AdminPage({ searchParams }: Props) {
   const sq = new URLSearchParams({ limit: "100" });
   if (sessFilter) sq.set("status", sessFilter);
 
-  const [users, sessions, gpus, queue, host] = await Promise.all([
+  const [users, sessions, gpus, queue, status] = await Promise.all([
     apiGet<AdminUser[]>(`/api/v1/admin/users?${uq}`),
     apiGet<Session[]>(`/api/v1/admin/sessions?${sq}`),
     apiGet<Gpu[]>("/api/v1/admin/gpus"),
     apiGet<Submission[]>(`/api/v1/admin/submissions?status=${encodeURIComponent(queueFilter)}&limit=100`),
-    loadHostStatus(),
+    apiGet<HostStatus>("/api/v1/status"),
   ]);
+  const live = new Map(status.ok && status.data.gpus ? status.data.gpus.map((g) => [g.id, g]) : []);
   const emailOf = new Map(users.ok ? users.data.map((u) => [u.user_id, u.email]) : []);
 
   return (
@@ -53,63 +54,13 @@ export default async function AdminPage({ searchParams }: Props) {
       </nav>
 
       <h2 id="host">Host status</h2>
-      <div className="grid" data-testid="admin-host">
-        <div className="card">
-          <h3>Readiness</h3>
-          {host.ready ? (
-            <>
-              <p>
-                <StatusBadge status={host.ready.status === 200 ? "ready" : "not_ready"} testId="admin-ready" />
-                {host.ready.status === 200 ? "" : ` HTTP ${host.ready.status}`}
-              </p>
-              <dl className="facts small">
-                {Object.entries(host.ready.checks).map(([k, v]) => (
-                  <div key={k} style={{ display: "contents" }}>
-                    <dt>{k}</dt>
-                    <dd data-testid={`admin-check-${k}`}>{v}</dd>
-                  </div>
-                ))}
-              </dl>
-              {host.ready.errors.length > 0 && <p className="small">{host.ready.errors.join("; ")}</p>}
-            </>
-          ) : (
-            <p className="alert alert-error">The API could not be reached.</p>
-          )}
+      {status.ok ? (
+        <HostPanel status={status.data} />
+      ) : (
+        <div data-testid="admin-host-error">
+          <ErrorBox problem={status.problem} />
         </div>
-        <div className="card">
-          <h3>Metrics</h3>
-          {host.metrics ? (
-            <dl className="facts small" data-testid="admin-metrics">
-              <dt>Sessions</dt>
-              <dd>
-                {Object.entries(host.metrics.sessions)
-                  .map(([k, v]) => `${k} ${v}`)
-                  .join(", ") || "—"}
-              </dd>
-              <dt>GPUs free</dt>
-              <dd data-testid="admin-gpus-free">{host.metrics.gpusFree ?? "—"}</dd>
-              <dt>Scoring queue</dt>
-              <dd>
-                {Object.entries(host.metrics.queue)
-                  .map(([k, v]) => `${k} ${v}`)
-                  .join(", ") || "—"}
-              </dd>
-              <dt>Oldest queued</dt>
-              <dd>{host.metrics.oldestQueuedSeconds === null ? "—" : `${host.metrics.oldestQueuedSeconds.toFixed(1)} s`}</dd>
-              <dt>Recovery loop</dt>
-              <dd>
-                {host.metrics.recoveryLease === 1 ? "this API holds the lease" : "standby"}; passes ok {host.metrics.recoveryPasses.ok ?? "—"}, failed{" "}
-                {host.metrics.recoveryPasses.failed ?? "—"}
-              </dd>
-            </dl>
-          ) : (
-            <p className="small muted" data-testid="admin-metrics-unavailable">
-              /metrics is not readable from the web server (HTTP {host.metricsStatus || "unreachable"}); add its address to the
-              API&apos;s METRICS_ALLOW to show it here.
-            </p>
-          )}
-        </div>
-      </div>
+      )}
 
       <h2 id="gpus">GPUs</h2>
       {gpus.ok ? (
@@ -120,6 +71,9 @@ export default async function AdminPage({ searchParams }: Props) {
                 <th scope="col" className="num">Id</th>
                 <th scope="col">Name</th>
                 <th scope="col">State</th>
+                <th scope="col" className="num">Utilization</th>
+                <th scope="col" className="num">Memory</th>
+                <th scope="col" className="num">Temperature</th>
                 <th scope="col">Session</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
@@ -137,6 +91,7 @@ export default async function AdminPage({ searchParams }: Props) {
                   <td>
                     <StatusBadge status={g.enabled ? "enabled" : "disabled"} testId="admin-gpu-state" />
                   </td>
+                  <LiveGpuCells gpu={live.get(g.id)} />
                   <td className="mono small">{g.session_id ?? "—"}</td>
                   <td>
                     <ActionButton
@@ -332,5 +287,121 @@ export default async function AdminPage({ searchParams }: Props) {
         <ErrorBox problem={users.problem} />
       )}
     </>
+  );
+}
+
+/** Utilization, memory and temperature of a GPU from the host dashboard ("—" when unknown). */
+function LiveGpuCells({ gpu }: { gpu: HostGpu | undefined }) {
+  return (
+    <>
+      <td className="num" data-testid="admin-gpu-util">
+        {gpu?.utilization_percent != null ? `${gpu.utilization_percent}%` : "—"}
+      </td>
+      <td className="num" data-testid="admin-gpu-memory">
+        {gpu ? gpuMemory(gpu) : "—"}
+      </td>
+      <td className="num" data-testid="admin-gpu-temp">
+        {gpu?.temperature_c != null ? `${gpu.temperature_c} °C` : "—"}
+      </td>
+    </>
+  );
+}
+
+/** The host panel: readiness, the host and this API process, disks, pools and platform counts. */
+function HostPanel({ status }: { status: HostStatus }) {
+  const { host, pools, counts } = status;
+  const mem = host.memory_total_bytes !== null && host.memory_available_bytes !== null ? host.memory_total_bytes - host.memory_available_bytes : null;
+  const load = [host.load_1m, host.load_5m, host.load_15m].map((v) => (v === null ? "—" : v.toFixed(2))).join(" / ");
+  return (
+    <div className="grid" data-testid="admin-host" data-generated-at={status.generated_at}>
+      <div className="card">
+        <h3>Readiness</h3>
+        <p>
+          <StatusBadge status={pools.health.status} testId="admin-ready" />
+        </p>
+        <dl className="facts small">
+          {Object.entries(pools.health.checks).map(([k, v]) => (
+            <div key={k} style={{ display: "contents" }}>
+              <dt>{k}</dt>
+              <dd data-testid={`admin-check-${k}`}>{v}</dd>
+            </div>
+          ))}
+        </dl>
+      </div>
+      <div className="card">
+        <h3>Host</h3>
+        <dl className="facts small" data-testid="admin-host-facts">
+          <dt>CPUs</dt>
+          <dd data-testid="admin-host-cpus">{host.cpu_count}</dd>
+          <dt>Load (1 / 5 / 15 min)</dt>
+          <dd data-testid="admin-host-load">{load}</dd>
+          <dt>Memory used</dt>
+          <dd data-testid="admin-host-memory">
+            {formatBytes(mem)} of {formatBytes(host.memory_total_bytes)} ({share(mem, host.memory_total_bytes)})
+          </dd>
+          <dt>API process</dt>
+          <dd data-testid="admin-host-process">
+            pid {host.process.pid}, {formatBytes(host.process.rss_bytes)} resident, up {formatDuration(host.process.uptime_seconds)} (v
+            {host.process.version})
+          </dd>
+          <dt>GPUs</dt>
+          <dd>
+            <span data-testid="admin-gpus-free">{status.gpus ? freeGpuCount(status.gpus) : "—"}</span> free of {status.gpus?.length ?? "—"}; nvidia-smi:{" "}
+            <span data-testid="admin-nvidia-smi">{status.nvidia_smi}</span> ({status.gpu_discovery} discovery)
+          </dd>
+        </dl>
+      </div>
+      <div className="card">
+        <h3>Disks</h3>
+        <dl className="facts small">
+          {host.disks.map((d) => (
+            <div key={d.name} style={{ display: "contents" }}>
+              <dt>{d.name}</dt>
+              <dd data-testid={`admin-disk-${d.name}`} title={d.path ?? undefined}>
+                {d.error !== null
+                  ? `unavailable: ${d.error}`
+                  : `${formatBytes(d.available_bytes)} free of ${formatBytes(d.total_bytes)} (${share(d.available_bytes, d.total_bytes)})`}
+              </dd>
+            </div>
+          ))}
+        </dl>
+      </div>
+      <div className="card">
+        <h3>Pools</h3>
+        <dl className="facts small">
+          <dt>Database connections</dt>
+          <dd data-testid="admin-pool-db">
+            {pools.database.in_use} in use of {pools.database.size}
+          </dd>
+          <dt>Blocking pool</dt>
+          <dd data-testid="admin-pool-blocking">
+            {pools.blocking.queued ?? "—"} requests on {pools.blocking.threads} threads (queue limit {pools.blocking.queue_max})
+          </dd>
+        </dl>
+      </div>
+      <div className="card">
+        <h3>Platform</h3>
+        {counts ? (
+          <dl className="facts small" data-testid="admin-counts">
+            <dt>Sessions</dt>
+            <dd data-testid="admin-count-sessions">{countsLine(counts.sessions)}</dd>
+            <dt>Users</dt>
+            <dd data-testid="admin-count-users">
+              {counts.users.total} ({counts.users.admins} admin{counts.users.admins === 1 ? "" : "s"})
+            </dd>
+            <dt>Competitions</dt>
+            <dd data-testid="admin-count-competitions">{countsLine(counts.competitions)}</dd>
+            <dt>Submissions</dt>
+            <dd data-testid="admin-count-submissions">{countsLine(counts.submissions)}</dd>
+            <dt>Datasets</dt>
+            <dd data-testid="admin-count-datasets">{counts.datasets}</dd>
+          </dl>
+        ) : (
+          <p className="small muted" data-testid="admin-counts-unavailable">
+            Counts are unavailable while the database is unreachable.
+          </p>
+        )}
+      </div>
+    </div>
   );
 }
