@@ -8,7 +8,8 @@
 # runtime three ways (GPU mode nvidia/none; bwrap when installed), creates a session whose
 # "IDE" records its environment, nvidia-smi and PyTorch's view (when /opt/torch/.venv exists), and
 # prints everything; then checks the idle stop with GPU utilisation (an idle GPU's session is
-# stopped, a busy one's kept; GPU_CHECK_ONLY=idle runs only that). Logs go to $OUT (default
+# stopped, a busy one's kept; GPU_CHECK_ONLY=idle runs only that; GPU_CHECK_ONLY=status only the
+# first API with its /api/v1/status answer). Logs go to $OUT (default
 # /tmp/medforge-gpu-check).
 set -euo pipefail
 if [[ "${1:-}" == --bundle ]]; then
@@ -70,6 +71,9 @@ run_case() {
   printf 'Cookie: medforge_session=%s\n' "$tok" >"$J"; echo "token length ${#tok}"
   echo "-- admin gpus"; curl -s -H @"$J" "$U/admin/gpus"; echo
   echo "-- readyz"; curl -s "http://127.0.0.1:$port/readyz"; echo
+  echo "-- status (admin host dashboard: live GPU figures)"
+  curl -s -H @"$J" "$U/status" | grep -o '"nvidia_smi":"[^"]*"\|"gpus":\[[^]]*\]'
+  [[ "${GPU_CHECK_ONLY:-}" == status ]] && { kill "$pid"; wait "$pid"; return; }
   echo "-- create"; local body; body=$(curl -s -H @"$J" -H 'content-type: application/json' -d '{}' "$U/sessions"); echo "$body"
   local sid slug; sid=$(sed -n 's/.*"id":"\([0-9a-f-]\{36\}\)".*/\1/p' <<<"$body" | head -1); slug=$(sed -n 's/.*"slug":"\([a-z2-7]\{8\}\)".*/\1/p' <<<"$body" | head -1)
   echo "-- gate"; curl -s -D - -o /dev/null -H @"$J" -H "Host: s-$slug.medforge.localhost" "$U/auth/session-proxy" | grep -i 'HTTP/\|x-medforge'
@@ -117,6 +121,7 @@ idle_case() {
   kill "$pid"; wait "$pid"
 }
 if [[ "${GPU_CHECK_ONLY:-}" == idle ]]; then idle_case; echo "== done"; exit 0; fi
+if [[ "${GPU_CHECK_ONLY:-}" == status ]]; then run_case none 18011 nvidia; echo "== done"; exit 0; fi
 run_case none 18011 nvidia
 run_case none 18012 none
 command -v bwrap >/dev/null && run_case bwrap 18013 nvidia
