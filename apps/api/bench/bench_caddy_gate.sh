@@ -41,20 +41,9 @@ for tool in wrk caddy curl; do
     command -v "$tool" >/dev/null || { echo "$tool missing (apt-get install -y $tool)" >&2; exit 2; }
 done
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=apps/api/bench/bench_lib.sh
+source "$ROOT/apps/api/bench/bench_lib.sh"
 
-wait_http() {
-    local url=$1 pid=$2 log=$3 deadline=$((SECONDS + 30))
-    shift 3
-    until curl -s -o /dev/null "$@" "$url"; do
-        if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
-            echo "not ready: $url; $log:" >&2
-            cat "$log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
-}
 
 # ---- the IDE: real code-server if installed, else the stand-in ----
 CS=${MEDFORGE_TEST_CODE_SERVER:-/opt/medforge/code-server/node_modules/.bin/code-server}

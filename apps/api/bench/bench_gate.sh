@@ -46,19 +46,9 @@ trap 'exit 130' INT TERM
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)" >&2; exit 2; }
 command -v taskset >/dev/null || { echo "taskset missing (util-linux)" >&2; exit 2; }
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=apps/api/bench/bench_lib.sh
+source "$ROOT/apps/api/bench/bench_lib.sh"
 
-wait_http() {
-    local url=$1 pid=$2 log=$3 deadline=$((SECONDS + 30))
-    until curl -fs -o /dev/null "$url"; do
-        if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
-            echo "not ready: $url; $log:" >&2
-            cat "$log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
-}
 
 # start_api NAME DATABASE_URL -> PORT, API_PID. Run from $WORK so nothing lands in the checkout.
 start_api() {
@@ -71,7 +61,7 @@ start_api() {
         taskset -c 0 "$BIN/medforge-api") >"$WORK/$1.log" 2>&1 &
     API_PID=$!
     PIDS+=("$API_PID")
-    wait_http "http://127.0.0.1:$PORT/healthz" "$API_PID" "$WORK/$1.log"
+    wait_http "http://127.0.0.1:$PORT/healthz" "$API_PID" "$WORK/$1.log" -f
 }
 
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
@@ -84,7 +74,7 @@ start_reference() {
         --no-access-log --log-level warning >"$WORK/reference.log" 2>&1 &
     API_PID=$!
     PIDS+=("$API_PID")
-    wait_http "http://127.0.0.1:$PORT/openapi.json" "$API_PID" "$WORK/reference.log"
+    wait_http "http://127.0.0.1:$PORT/openapi.json" "$API_PID" "$WORK/reference.log" -f
 }
 
 # One request by hand first: a clear message beats a table of non-200s.
