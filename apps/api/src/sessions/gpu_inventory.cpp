@@ -41,6 +41,32 @@ std::optional<std::int64_t> parse_figure(std::string_view s) {
     return n;
 }
 
+// The rows of nvidia-smi's CSV answer, each with exactly `columns` trimmed fields of which the
+// first is a GPU index unique in the answer; `fn(index, fields, bad)` reads the rest. A malformed
+// line is a GpuDiscoveryError naming it (`bad(why)` makes one), so no figure lands on the wrong
+// GPU.
+template <typename Fn>
+void for_each_smi_row(std::string_view output, std::size_t columns, const char* expected, Fn fn) {
+    std::set<std::int64_t> seen;
+    std::size_t line_no = 0;
+    for (auto line : split(output, '\n')) {
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (trim(line).empty()) continue;
+        auto fields = split(line, ',');
+        const auto bad = [&](const std::string& why) {
+            return GpuDiscoveryError("nvidia-smi output line " + std::to_string(line_no) + ": " +
+                                     why);
+        };
+        if (fields.size() != columns) throw bad(std::string("expected `") + expected + "`");
+        for (auto& f : fields) f = trim(f);
+        const auto index = parse_index(fields[0]);
+        if (!index) throw bad("the index is not a small non-negative integer");
+        if (!seen.insert(*index).second) throw bad("index " + std::to_string(*index) + " repeats");
+        fn(*index, fields, bad);
+    }
+}
+
 // Runs nvidia-smi with `args`, returning stdout; a non-zero exit or a timeout is a
 // GpuDiscoveryError, a missing program CommandNotFound (callers decide what that means).
 std::string run_smi(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
@@ -67,31 +93,16 @@ std::string run_smi(const std::vector<std::string>& args, std::chrono::milliseco
 
 std::vector<GpuUsage> parse_nvidia_smi_usage(std::string_view output) {
     std::vector<GpuUsage> out;
-    std::set<std::int64_t> seen;
-    std::size_t line_no = 0;
-    for (auto line : split(output, '\n')) {
-        ++line_no;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (trim(line).empty()) continue;
-        const auto fields = split(line, ',');
-        const auto bad = [&](const std::string& why) {
-            return GpuDiscoveryError("nvidia-smi output line " + std::to_string(line_no) + ": " +
-                                     why);
-        };
-        if (fields.size() != 5) {
-            throw bad("expected `index, utilization, memory used, memory total, temperature`");
-        }
-        const auto index = parse_index(trim(fields[0]));
-        if (!index) throw bad("the index is not a small non-negative integer");
-        if (!seen.insert(*index).second) throw bad("index " + std::to_string(*index) + " repeats");
-        GpuUsage u;
-        u.index = *index;
-        u.utilization_percent = parse_figure(trim(fields[1]));
-        u.memory_used_mib = parse_figure(trim(fields[2]));
-        u.memory_total_mib = parse_figure(trim(fields[3]));
-        u.temperature_c = parse_figure(trim(fields[4]));
-        out.push_back(u);
-    }
+    for_each_smi_row(output, 5, "index, utilization, memory used, memory total, temperature",
+                     [&](std::int64_t index, const auto& fields, const auto& /*bad*/) {
+                         GpuUsage u;
+                         u.index = index;
+                         u.utilization_percent = parse_figure(fields[1]);
+                         u.memory_used_mib = parse_figure(fields[2]);
+                         u.memory_total_mib = parse_figure(fields[3]);
+                         u.temperature_c = parse_figure(fields[4]);
+                         out.push_back(u);
+                     });
     return out;
 }
 
@@ -103,33 +114,20 @@ std::string run_nvidia_smi_usage(std::chrono::milliseconds timeout) {
 
 std::vector<GpuInfo> parse_nvidia_smi(std::string_view output) {
     std::vector<GpuInfo> out;
-    std::set<std::int64_t> seen;
-    std::size_t line_no = 0;
-    for (auto line : split(output, '\n')) {
-        ++line_no;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (trim(line).empty()) continue;
-        const auto fields = split(line, ',');
-        const auto bad = [&](const std::string& why) {
-            return GpuDiscoveryError("nvidia-smi output line " + std::to_string(line_no) + ": " +
-                                     why);
-        };
-        if (fields.size() != 3) throw bad("expected `index, name, uuid`");
-        const auto index = parse_index(trim(fields[0]));
-        if (!index) throw bad("the index is not a small non-negative integer");
-        if (!seen.insert(*index).second) throw bad("index " + std::to_string(*index) + " repeats");
-        GpuInfo g;
-        g.id = *index;
-        g.name = std::string(trim(fields[1]));
-        if (g.name.empty()) throw bad("the name is empty");
-        const std::string uuid(trim(fields[2]));
-        if (uuid.rfind("GPU-", 0) == 0 || uuid.rfind("MIG-", 0) == 0) {
-            g.uuid = uuid;
-        } else if (!uuid.empty() && uuid != "[N/A]") {
-            throw bad("the UUID does not start with GPU- or MIG-");
-        }
-        out.push_back(std::move(g));
-    }
+    for_each_smi_row(output, 3, "index, name, uuid",
+                     [&](std::int64_t index, const auto& fields, const auto& bad) {
+                         GpuInfo g;
+                         g.id = index;
+                         g.name = std::string(fields[1]);
+                         if (g.name.empty()) throw bad("the name is empty");
+                         const std::string uuid(fields[2]);
+                         if (uuid.rfind("GPU-", 0) == 0 || uuid.rfind("MIG-", 0) == 0) {
+                             g.uuid = uuid;
+                         } else if (!uuid.empty() && uuid != "[N/A]") {
+                             throw bad("the UUID does not start with GPU- or MIG-");
+                         }
+                         out.push_back(std::move(g));
+                     });
     return out;
 }
 

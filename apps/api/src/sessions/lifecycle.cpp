@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/subprocess.hpp"
 #include "db/competitions_repo.hpp"
+#include "sessions/gpu_inventory.hpp"
 #include "sessions/ide_probe.hpp"
 
 namespace medforge::sessions {
@@ -552,26 +553,14 @@ void SessionService::remove_orphans() {
 
 namespace {
 
-// GPU utilisation percent by GPU index, from nvidia-smi (empty when it is not available).
+// GPU utilisation percent by GPU index, from nvidia-smi (empty when it is not available or its
+// answer is malformed: the idle check then goes by the IDE's heartbeat alone).
 std::map<std::int64_t, int> gpu_utilisation() {
     std::map<std::int64_t, int> out;
     try {
-        auto r = run_command(
-            {"nvidia-smi", "--query-gpu=index,utilization.gpu", "--format=csv,noheader,nounits"},
-            std::chrono::seconds(5));
-        if (r.exit_code != 0) return out;
-        std::size_t pos = 0;
-        while (pos < r.out.size()) {
-            auto nl = r.out.find('\n', pos);
-            if (nl == std::string::npos) nl = r.out.size();
-            const std::string line = r.out.substr(pos, nl - pos);
-            pos = nl + 1;
-            const auto comma = line.find(',');
-            if (comma == std::string::npos) continue;
-            try {
-                out[std::stoll(line.substr(0, comma))] = std::stoi(line.substr(comma + 1));
-            } catch (const std::exception&) {
-            }
+        for (const auto& u :
+             parse_nvidia_smi_usage(run_nvidia_smi_usage(std::chrono::seconds(5)))) {
+            if (u.utilization_percent) out[u.index] = static_cast<int>(*u.utilization_percent);
         }
     } catch (const std::exception&) {
     }
