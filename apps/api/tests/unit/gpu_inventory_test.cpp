@@ -12,12 +12,7 @@
 namespace medforge::sessions {
 namespace {
 
-std::string fixture(const std::string& name) {
-    std::ifstream in(std::string(MEDFORGE_UNIT_FIXTURES) + "/" + name, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using mftest::fixture;
 
 TEST(GpuInventory, ParsesRealH100Output) {
     // `nvidia-smi --query-gpu=index,name,uuid --format=csv,noheader`, driver 580.159.04.

@@ -15,12 +15,7 @@
 namespace medforge {
 namespace {
 
-std::string fixture(const std::string& name) {
-    std::ifstream in(std::string(MEDFORGE_UNIT_FIXTURES) + "/" + name, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using mftest::fixture;
 
 TEST(ProcBytes, ReadsMeminfoCapturedOnAHost) {
     const std::string text = fixture("proc-meminfo.txt");

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "core/ids.hpp"
@@ -98,6 +100,13 @@ std::int64_t query_i64(medforge::db::Database& db, const std::string& sql,
         if (!row) throw std::runtime_error("no row for: " + sql);
         return row->i64(0);
     });
+}
+
+std::string fixture(const std::string& name) {
+    std::ifstream in(std::string(MEDFORGE_UNIT_FIXTURES) + "/" + name, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
 }
 
 }  // namespace mftest

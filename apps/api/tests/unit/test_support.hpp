@@ -80,4 +80,7 @@ std::unique_ptr<medforge::db::Database> open_migrated_sqlite(const TempDir& dir,
 std::int64_t query_i64(medforge::db::Database& db, const std::string& sql,
                        const std::vector<medforge::db::Value>& params = {});
 
+// The bytes of a file under tests/unit/fixtures (MEDFORGE_UNIT_FIXTURES); "" when it is missing.
+std::string fixture(const std::string& name);
+
 }  // namespace mftest
